@@ -1,0 +1,287 @@
+//! The command line: `plantview [PROJECT_DIR]` (GUI), `serve`, `check`, `sim`, `bench`.
+//! Errors reach the user here, once, as a message and a non-zero exit code.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::{self, EngineOptions};
+use crate::project;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plantview",
+    version,
+    about = "PlantView: SCADA/HMI workstation (MQTT telemetry, plant screens, trends, alarms)",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Project folder to open in the GUI (default: the bundled projects/demo-plant).
+    pub project: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Overrides of the project's runtime settings (GUI and `serve`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct Overrides {
+    /// Address of the embedded broker (MQTT 3.1.1; MQTT 5 on the next port), e.g. 127.0.0.1:1883.
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    pub broker_listen: Option<SocketAddr>,
+    /// Use this external broker instead of the project's broker setting.
+    #[arg(long, value_name = "mqtt://HOST:PORT", global = true, conflicts_with = "broker_listen")]
+    pub broker_url: Option<String>,
+    /// Where runtime data such as history goes (default: <PROJECT_DIR>/data).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Run the built-in plant simulator even if the project does not enable it.
+    #[arg(long, global = true, conflicts_with = "no_sim")]
+    pub sim: bool,
+    /// Do not run the built-in plant simulator.
+    #[arg(long, global = true)]
+    pub no_sim: bool,
+}
+
+impl Overrides {
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            broker_listen: self.broker_listen,
+            broker_url: self.broker_url.clone(),
+            data_dir: self.data_dir.clone(),
+            simulator: if self.sim {
+                Some(true)
+            } else if self.no_sim {
+                Some(false)
+            } else {
+                None
+            },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the engine without a window (edge or logging box) until SIGINT/SIGTERM.
+    Serve {
+        /// Project folder (default: the bundled projects/demo-plant).
+        project: Option<PathBuf>,
+    },
+    /// Validate a project: exit 0 with a summary, or list every problem and exit 1.
+    Check {
+        /// Project folder.
+        project: PathBuf,
+    },
+    /// Run the demo plant simulator alone against any broker.
+    Sim {
+        /// Broker address.
+        #[arg(long, value_name = "HOST:PORT")]
+        broker: String,
+        /// Topic prefix.
+        #[arg(long, default_value = "plant")]
+        prefix: String,
+    },
+    /// Run only the embedded MQTT broker until SIGINT/SIGTERM.
+    Broker {
+        /// MQTT 3.1.1 listener (MQTT 5 on the next port).
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+        listen: SocketAddr,
+    },
+    /// Measure the engine's hot paths (see README).
+    Bench {
+        #[command(subcommand)]
+        what: crate::bench::BenchCmd,
+    },
+}
+
+/// Parse the command line and run; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.command.is_none());
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("plantview: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(gui: bool) {
+    let default = if gui {
+        "warn,plantview=info"
+    } else {
+        "info,rumqttd=warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => {
+            let dir = project_dir(cli.project.as_deref());
+            crate::gui::run(&dir, &cli.overrides.engine_options())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Serve { project }) => {
+            serve(&project_dir(project.as_deref()), &cli.overrides.engine_options())
+        }
+        Some(Cmd::Check { project }) => Ok(check(&project)),
+        Some(Cmd::Sim { broker, prefix }) => sim(&broker, prefix),
+        Some(Cmd::Broker { listen }) => broker(listen),
+        Some(Cmd::Bench { what }) => crate::bench::run(&what),
+    }
+}
+
+/// The given folder, or the bundled demo project (next to the working directory when run from
+/// the repository, else where the crate was built).
+pub fn project_dir(given: Option<&Path>) -> PathBuf {
+    if let Some(p) = given {
+        return p.to_owned();
+    }
+    let local = PathBuf::from("projects/demo-plant");
+    if local.join("project.json").exists() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/demo-plant")
+    }
+}
+
+fn check(dir: &Path) -> ExitCode {
+    match project::load(dir) {
+        Ok(p) => {
+            let widgets: usize = p.screens.iter().map(|s| s.file.widgets.len()).sum();
+            println!(
+                "{}: ok: project \"{}\": {} tags, {} screens, {} widgets",
+                dir.display(),
+                p.name(),
+                p.file.tags.len(),
+                p.screens.len(),
+                widgets
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for problem in &e.problems {
+                println!("{problem}");
+            }
+            eprintln!(
+                "plantview check: {} problem(s) in {}",
+                e.problems.len(),
+                dir.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(dir: &Path, options: &EngineOptions) -> anyhow::Result<ExitCode> {
+    let project = project::load(dir)?;
+    let name = project.name().to_owned();
+    let handle = engine::start(project, options)?;
+    let status = handle.status();
+    tracing::info!(
+        project = %name,
+        broker = %status.broker,
+        simulator = status.simulator,
+        data_dir = %status.data_dir.display(),
+        "serving; stop with Ctrl+C or SIGTERM"
+    );
+    let rt = handle
+        .runtime()
+        .context("engine runtime is gone")?
+        .clone();
+    let mut events = handle.events();
+    rt.block_on(async {
+        let stop = wait_for_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                ev = events.recv() => match ev {
+                    Ok(engine::EngineEvent::Broker(state)) => tracing::info!(?state, "broker connection"),
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+    });
+    tracing::info!("shutting down");
+    handle.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sim(broker: &str, prefix: String) -> anyhow::Result<ExitCode> {
+    let url = crate::mqtt::BrokerUrl::parse(broker)?;
+    if url.tls {
+        anyhow::bail!("the simulator connects without TLS; give HOST:PORT");
+    }
+    let settings = crate::mqtt::ClientSettings::new(
+        url.host.clone(),
+        url.port,
+        format!("plantview-sim-{}", std::process::id()),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("pv-sim")
+        .enable_all()
+        .build()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tracing::info!(broker = %url, %prefix, "simulating the demo plant; stop with Ctrl+C");
+    rt.block_on(async {
+        let sim = tokio::spawn(crate::sim::run(
+            settings,
+            crate::sim::SimConfig {
+                topic_prefix: prefix,
+                ..Default::default()
+            },
+            shutdown.clone(),
+        ));
+        wait_for_signal().await;
+        shutdown.cancel();
+        let _ = sim.await;
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn broker(listen: SocketAddr) -> anyhow::Result<ExitCode> {
+    let b = crate::mqtt::EmbeddedBroker::start(listen, None)?;
+    println!("listening on {} (MQTT 3.1.1) and {} (MQTT 5)", b.listen, b.listen_v5);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(wait_for_signal());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

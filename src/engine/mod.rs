@@ -1,0 +1,387 @@
+//! The headless engine: owns the embedded broker, the MQTT connection, the tag store, the stale
+//! checker, the simulator (demo projects) and the command loop. No egui here.
+//!
+//! Data flows in: MQTT → [`ingest::Router`] (decode) → [`TagStore`] → change feed → consumers.
+//! Commands flow out: [`Command`] channel → engine → broker/device → [`EngineEvent`].
+
+mod command;
+mod decode;
+mod ingest;
+mod tags;
+mod value;
+
+pub use command::{Command, CommandId, EngineEvent};
+pub use decode::{Payload, parse_bool, parse_number};
+pub use ingest::Router;
+pub use tags::{FEED_CAPACITY, TagStore};
+pub use value::{Quality, TagChange, TagId, TagState, Value, now_ms};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::mqtt::{BrokerError, BrokerUrl, ClientSettings, ConnState, EmbeddedBroker, Subscriber};
+use crate::project::{BrokerConfig, Project};
+
+/// Overrides from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOptions {
+    /// Embedded broker address instead of the project's.
+    pub broker_listen: Option<SocketAddr>,
+    /// Use this external broker instead of the project's setting.
+    pub broker_url: Option<String>,
+    /// Where runtime data goes (default: `<project>/data`).
+    pub data_dir: Option<PathBuf>,
+    /// Force the simulator on or off (default: the project's setting).
+    pub simulator: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error("broker URL: {0}")]
+    Url(#[from] crate::mqtt::UrlError),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("environment variable {0} (broker password) is not set")]
+    MissingPassword(String),
+    #[error("cannot start the engine runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the top bar shows about the engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineStatus {
+    /// `mqtt://127.0.0.1:1883 (embedded)` and the like.
+    pub broker: String,
+    pub connection: ConnState,
+    /// Embedded broker listeners (MQTT 3.1.1, MQTT 5) when embedded.
+    pub embedded: Option<(SocketAddr, SocketAddr)>,
+    pub simulator: bool,
+    pub data_dir: PathBuf,
+}
+
+/// A running engine. Dropping it shuts it down.
+pub struct EngineHandle {
+    pub project: Arc<Project>,
+    pub tags: Arc<TagStore>,
+    status: Arc<RwLock<EngineStatus>>,
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<EngineEvent>,
+    shutdown: CancellationToken,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl EngineHandle {
+    pub fn status(&self) -> EngineStatus {
+        self.status.read().clone()
+    }
+
+    /// Send a command; fails only if the engine's command queue is full or stopped.
+    pub fn send(&self, command: Command) -> Result<(), String> {
+        self.commands
+            .try_send(command)
+            .map_err(|e| format!("engine busy or stopped: {e}"))
+    }
+
+    pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    /// The engine's tokio runtime (for consumers that run tasks beside it).
+    pub fn runtime(&self) -> Option<&tokio::runtime::Handle> {
+        self.runtime.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stop every task and wait (briefly) for them.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Start the engine on `project`.
+pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, EngineError> {
+    let project = Arc::new(project);
+    let data_dir = options
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| project.default_data_dir());
+    std::fs::create_dir_all(&data_dir).map_err(|source| EngineError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+
+    let (settings, embedded, broker_desc) = connection_settings(&project, options)?;
+    let simulator = options.simulator.unwrap_or_else(|| {
+        project
+            .file
+            .simulator
+            .as_ref()
+            .is_some_and(|s| s.enabled)
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("pv-engine")
+        .enable_all()
+        .build()
+        .map_err(EngineError::Runtime)?;
+
+    let tags = Arc::new(TagStore::new(
+        project
+            .file
+            .tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.stale_after_s)),
+    ));
+    let status = Arc::new(RwLock::new(EngineStatus {
+        broker: broker_desc,
+        connection: ConnState::Connecting,
+        embedded,
+        simulator,
+        data_dir,
+    }));
+    let (events, _) = broadcast::channel(1024);
+    let (commands, command_rx) = mpsc::channel(256);
+    let shutdown = CancellationToken::new();
+
+    let router = Router::new(&project.file.tags, tags.clone());
+    let subscriber = Subscriber::new(settings.clone(), &router.filters());
+    let publisher = subscriber.handle();
+
+    // MQTT → tag store.
+    {
+        let store = tags.clone();
+        let status = status.clone();
+        let events = events.clone();
+        let mqtt_tags: Vec<TagId> = router.tag_ids().collect();
+        let on_state = move |state: ConnState| {
+            if let ConnState::Disconnected { reason, .. } = &state {
+                let reason: Arc<str> = Arc::from(format!("broker connection lost: {reason}"));
+                let now = now_ms();
+                for &id in &mqtt_tags {
+                    store.set_quality(id, Quality::Bad, Some(reason.clone()), now);
+                }
+            }
+            status.write().connection = state.clone();
+            let _ = events.send(EngineEvent::Broker(state));
+        };
+        let on_publish = move |msg: crate::mqtt::Incoming<'_>| {
+            router.route(msg.topic, msg.payload, now_ms());
+        };
+        runtime.spawn(subscriber.run(on_state, on_publish, shutdown.clone()));
+    }
+
+    // Stale checker.
+    {
+        let store = tags.clone();
+        let shutdown = shutdown.clone();
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        store.mark_stale(now_ms());
+                    }
+                }
+            }
+        });
+    }
+
+    // Commands.
+    runtime.spawn(command_loop(
+        command_rx,
+        publisher,
+        events.clone(),
+        shutdown.clone(),
+    ));
+
+    // Demo plant.
+    if simulator {
+        let mut sim_settings = settings;
+        sim_settings.client_id = format!("{}-sim", sim_settings.client_id);
+        let prefix = project
+            .file
+            .simulator
+            .as_ref()
+            .map_or_else(|| "plant".to_owned(), |s| s.topic_prefix.clone());
+        let config = crate::sim::SimConfig {
+            topic_prefix: prefix,
+            ..Default::default()
+        };
+        runtime.spawn(crate::sim::run(sim_settings, config, shutdown.clone()));
+    }
+
+    Ok(EngineHandle {
+        project,
+        tags,
+        status,
+        commands,
+        events,
+        shutdown,
+        runtime: Some(runtime),
+    })
+}
+
+async fn command_loop(
+    mut rx: mpsc::Receiver<Command>,
+    publisher: crate::mqtt::SubscriberHandle,
+    events: broadcast::Sender<EngineEvent>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let command = tokio::select! {
+            () = shutdown.cancelled() => break,
+            c = rx.recv() => match c { Some(c) => c, None => break },
+        };
+        match command {
+            Command::Publish {
+                id,
+                topic,
+                payload,
+                retain,
+            } => {
+                let result = publisher
+                    .publish(&topic, rumqttc::QoS::AtLeastOnce, retain, payload)
+                    .await
+                    .map(|()| format!("published to {topic}"))
+                    .map_err(|e| format!("publish to {topic} failed: {e}"));
+                let _ = events.send(EngineEvent::CommandResult { id, result });
+            }
+        }
+    }
+}
+
+/// Client settings for the configured broker; starts the embedded broker if there is one.
+#[allow(clippy::type_complexity)]
+fn connection_settings(
+    project: &Project,
+    options: &EngineOptions,
+) -> Result<(ClientSettings, Option<(SocketAddr, SocketAddr)>, String), EngineError> {
+    let client_id = format!(
+        "plantview-{}",
+        std::process::id() ^ (now_ms() as u32 & 0xffff_0000)
+    );
+    let external = match (&options.broker_url, &project.file.broker) {
+        (Some(url), BrokerConfig::External(ext)) => Some((url.clone(), Some(ext.clone()))),
+        (Some(url), BrokerConfig::Embedded { .. }) => Some((url.clone(), None)),
+        (None, BrokerConfig::External(ext)) => Some((ext.url.clone(), Some(ext.clone()))),
+        (None, BrokerConfig::Embedded { .. }) => None,
+    };
+    if let Some((url, ext)) = external {
+        let parsed = BrokerUrl::parse(&url)?;
+        let mut settings = ClientSettings::new(
+            parsed.host.clone(),
+            parsed.port,
+            ext.as_ref()
+                .and_then(|e| e.client_id.clone())
+                .unwrap_or(client_id),
+        );
+        if let Some(ext) = &ext {
+            settings.keep_alive_s = ext.keep_alive_s;
+            if let Some(user) = &ext.username {
+                let password = match &ext.password_env {
+                    Some(var) => std::env::var(var)
+                        .map_err(|_| EngineError::MissingPassword(var.clone()))?,
+                    None => String::new(),
+                };
+                settings.credentials = Some((user.clone(), password));
+            }
+        }
+        let tls_cfg = ext.as_ref().and_then(|e| e.tls.clone());
+        if parsed.tls || tls_cfg.is_some() {
+            let read = |p: &Option<String>, what: &str| -> Result<Option<Vec<u8>>, EngineError> {
+                p.as_ref()
+                    .map(|p| {
+                        let path = project.resolve_path(p);
+                        std::fs::read(&path).map_err(|e| {
+                            EngineError::Tls(format!("cannot read {what} {}: {e}", path.display()))
+                        })
+                    })
+                    .transpose()
+            };
+            let tls_cfg = tls_cfg.unwrap_or(crate::project::TlsConfig {
+                ca_file: None,
+                client_cert_file: None,
+                client_key_file: None,
+            });
+            let ca = read(&tls_cfg.ca_file, "CA file")?;
+            let cert = read(&tls_cfg.client_cert_file, "client certificate")?;
+            let key = read(&tls_cfg.client_key_file, "client key")?;
+            let client_auth = match (&cert, &key) {
+                (Some(c), Some(k)) => Some((c.as_slice(), k.as_slice())),
+                (None, None) => None,
+                _ => {
+                    return Err(EngineError::Tls(
+                        "client_cert_file and client_key_file go together".to_owned(),
+                    ));
+                }
+            };
+            settings.tls = Some(
+                crate::mqtt::tls_client_config(ca.as_deref(), client_auth)
+                    .map_err(EngineError::Tls)?,
+            );
+        }
+        let desc = BrokerUrl {
+            tls: settings.tls.is_some(),
+            ..parsed
+        }
+        .to_string();
+        return Ok((settings, None, desc));
+    }
+
+    let BrokerConfig::Embedded { listen, listen_v5 } = &project.file.broker else {
+        unreachable!("external handled above");
+    };
+    let listen = match options.broker_listen {
+        Some(a) => a,
+        None => listen.parse().map_err(|_| {
+            EngineError::Broker(BrokerError::Config(format!("bad listen address `{listen}`")))
+        })?,
+    };
+    let listen_v5 = match (options.broker_listen, listen_v5) {
+        (None, Some(v5)) => Some(v5.parse().map_err(|_| {
+            EngineError::Broker(BrokerError::Config(format!("bad listen_v5 address `{v5}`")))
+        })?),
+        _ => None,
+    };
+    let broker = EmbeddedBroker::start(listen, listen_v5)?;
+    let connect_ip = if broker.listen.ip().is_unspecified() {
+        std::net::Ipv4Addr::LOCALHOST.into()
+    } else {
+        broker.listen.ip()
+    };
+    let settings = ClientSettings::new(connect_ip.to_string(), broker.listen.port(), client_id);
+    let desc = format!("mqtt://{} (embedded)", broker.listen);
+    Ok((settings, Some((broker.listen, broker.listen_v5)), desc))
+}

@@ -1,0 +1,76 @@
+//! A running plant screen: lays the screen's widgets out scaled to fit and paints them with the
+//! current tag states.
+
+use std::collections::HashMap;
+
+use egui::{Rect, Sense, Ui, vec2};
+
+use crate::engine::{TagId, TagState, TagStore};
+use crate::project::{Project, Screen};
+
+use super::theme::Theme;
+use super::widgets::{Painting, TagView, widget_ui};
+
+/// Paint `screen` into the available space. Returns the name of a tag the operator clicked.
+pub fn screen_ui(
+    ui: &mut Ui,
+    project: &Project,
+    store: &TagStore,
+    screen: &Screen,
+    theme: &Theme,
+) -> Option<String> {
+    let avail = ui.available_rect_before_wrap();
+    let (rect, _) = ui.allocate_exact_size(avail.size(), Sense::hover());
+    ui.painter().rect_filled(rect, 0.0, theme.screen_bg);
+
+    let [dw, dh] = screen.file.size;
+    let scale = (rect.width() / dw).min(rect.height() / dh).max(0.1);
+    let origin = rect.center() - vec2(dw, dh) * scale * 0.5;
+
+    // Copy the states this screen needs under one short read lock.
+    let ids: Vec<(Option<TagId>, Option<TagId>)> = screen
+        .file
+        .widgets
+        .iter()
+        .map(|w| {
+            (
+                w.tag.as_deref().and_then(|n| store.id(n)),
+                w.tag2.as_deref().and_then(|n| store.id(n)),
+            )
+        })
+        .collect();
+    let states: HashMap<TagId, TagState> = store.read(|all| {
+        ids.iter()
+            .flat_map(|(a, b)| a.iter().chain(b.iter()))
+            .filter_map(|&id| all.get(id as usize).map(|s| (id, s.clone())))
+            .collect()
+    });
+    let view = |id: Option<TagId>| -> Option<TagView<'_>> {
+        let id = id?;
+        Some(TagView {
+            cfg: project.file.tags.get(id as usize)?,
+            state: states.get(&id)?,
+        })
+    };
+
+    let mut clicked = None;
+    for (w, (id1, id2)) in screen.file.widgets.iter().zip(&ids) {
+        let r = Rect::from_min_size(
+            origin + vec2(w.x, w.y) * scale,
+            vec2(w.w, w.h) * scale,
+        );
+        let painting = Painting {
+            theme,
+            scale,
+            tag: view(*id1),
+            tag2: view(*id2),
+        };
+        let response = widget_ui(ui, r, w, &painting);
+        if response.clicked()
+            && let Some(tag) = &w.tag
+        {
+            clicked = Some(tag.clone());
+        }
+    }
+    clicked
+}

@@ -1,0 +1,123 @@
+//! The embedded MQTT broker (rumqttd) with an MQTT 3.1.1 and an MQTT 5 listener.
+//!
+//! rumqttd has no shutdown: the broker lives until the process ends. Start it once per process.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(
+        "cannot listen on {addr}: {source} (is another broker running there? \
+         choose another address with --broker-listen HOST:PORT)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("embedded broker configuration: {0}")]
+    Config(String),
+    #[error("embedded broker did not start listening on {0} within 5 s")]
+    NotListening(SocketAddr),
+}
+
+pub struct EmbeddedBroker {
+    /// MQTT 3.1.1 listener.
+    pub listen: SocketAddr,
+    /// MQTT 5 listener.
+    pub listen_v5: SocketAddr,
+}
+
+/// The rumqttd configuration used for the embedded broker.
+pub fn broker_config(listen: SocketAddr, listen_v5: SocketAddr) -> serde_json::Value {
+    let connections = serde_json::json!({
+        "connection_timeout_ms": 10_000,
+        // JSON and Sparkplug payloads can be large; refuse only the absurd.
+        "max_payload_size": 1 << 20,
+        "max_inflight_count": 500,
+        "dynamic_filters": true,
+    });
+    serde_json::json!({
+        "id": 0,
+        "router": {
+            "max_connections": 10_010,
+            "max_outgoing_packet_count": 200,
+            "max_segment_size": 104_857_600,
+            "max_segment_count": 10,
+        },
+        "v4": { "1": {
+            "name": "pv-broker-v4",
+            "listen": listen.to_string(),
+            "next_connection_delay_ms": 1,
+            "connections": connections,
+        }},
+        "v5": { "1": {
+            "name": "pv-broker-v5",
+            "listen": listen_v5.to_string(),
+            "next_connection_delay_ms": 1,
+            "connections": connections,
+        }},
+    })
+}
+
+impl EmbeddedBroker {
+    /// Start the broker on `listen` (MQTT 3.1.1) and `listen_v5` (MQTT 5; default: the next
+    /// port). Port 0 picks a free port. Returns once both listeners accept connections.
+    pub fn start(listen: SocketAddr, listen_v5: Option<SocketAddr>) -> Result<Self, BrokerError> {
+        let listen = claim(listen)?;
+        let listen_v5 = match listen_v5 {
+            Some(a) => claim(a)?,
+            None => {
+                let next = SocketAddr::new(listen.ip(), listen.port().wrapping_add(1));
+                claim(next).or_else(|_| claim(SocketAddr::new(listen.ip(), 0)))?
+            }
+        };
+        let config: rumqttd::Config = serde_json::from_value(broker_config(listen, listen_v5))
+            .map_err(|e| BrokerError::Config(e.to_string()))?;
+        let mut broker = rumqttd::Broker::new(config);
+        std::thread::Builder::new()
+            .name("pv-broker".to_owned())
+            .spawn(move || {
+                if let Err(e) = broker.start() {
+                    tracing::error!("embedded broker stopped: {e}");
+                }
+            })
+            .map_err(|e| BrokerError::Config(format!("cannot start broker thread: {e}")))?;
+        for addr in [listen, listen_v5] {
+            wait_listening(addr)?;
+        }
+        tracing::info!(%listen, %listen_v5, "embedded MQTT broker listening");
+        Ok(Self { listen, listen_v5 })
+    }
+}
+
+/// Check that `addr` can be bound (and resolve port 0 to a free port).
+fn claim(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
+    let listener = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
+    listener
+        .local_addr()
+        .map_err(|source| BrokerError::Bind { addr, source })
+}
+
+fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let probe = if addr.ip().is_unspecified() {
+        SocketAddr::new(
+            if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            },
+            addr.port(),
+        )
+    } else {
+        addr
+    };
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(BrokerError::NotListening(addr))
+}

@@ -1,0 +1,65 @@
+//! The project: a folder an engineer keeps in git (`project.json` + `screens/*.json`).
+//!
+//! Owns the serde model, loading (never writes), validation (every problem with file, field
+//! path and reason) and atomic, stable saving. Knows nothing about the engine or the GUI.
+
+mod load;
+mod model;
+mod topic;
+mod validate;
+
+pub use load::{
+    LoadError, Problem, load, save_project_file, save_screen_file, to_stable_json, write_atomic,
+};
+pub use model::*;
+pub use topic::{TopicFilterError, topic_matches, validate_topic_filter};
+pub use validate::validate;
+
+use std::path::{Path, PathBuf};
+
+/// A loaded, validated project.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Project {
+    /// The project folder.
+    pub dir: PathBuf,
+    pub file: ProjectFile,
+    /// In navigation order.
+    pub screens: Vec<Screen>,
+}
+
+/// One screen of a project.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Screen {
+    /// File stem: `screens/<id>.json`.
+    pub id: String,
+    pub file: ScreenFile,
+}
+
+impl Project {
+    pub fn name(&self) -> &str {
+        &self.file.name
+    }
+
+    pub fn tag(&self, name: &str) -> Option<&TagConfig> {
+        self.file.tags.iter().find(|t| t.name == name)
+    }
+
+    pub fn screen(&self, id: &str) -> Option<&Screen> {
+        self.screens.iter().find(|s| s.id == id)
+    }
+
+    /// Resolve a path written in the project (relative to the project folder).
+    pub fn resolve_path(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    /// Where runtime data (history, journals) goes unless `--data-dir` says otherwise.
+    pub fn default_data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+}

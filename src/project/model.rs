@@ -1,0 +1,279 @@
+//! The project model: what an engineer keeps in git (`project.json` + `screens/*.json`).
+//!
+//! Plain serde data, no I/O and no validation here (see `load` and `validate`). Field order in
+//! these structs is the key order on disk, so saving is stable.
+
+use serde::{Deserialize, Serialize};
+
+/// The newest project format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `project.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    pub format: u32,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default)]
+    pub broker: BrokerConfig,
+    /// Run the built-in demo plant simulator inside the engine (demo projects only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<SimulatorConfig>,
+    #[serde(default)]
+    pub tags: Vec<TagConfig>,
+    /// Screen order in the navigation list, by file stem (`screens/<stem>.json`). Screens not
+    /// listed follow in file-name order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screen_order: Vec<String>,
+}
+
+/// Where PlantView gets its MQTT data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BrokerConfig {
+    /// An in-process rumqttd broker; field devices and the simulator connect to it.
+    Embedded {
+        #[serde(default = "default_listen")]
+        listen: String,
+        /// Optional MQTT 5 listener; by default the port after `listen`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        listen_v5: Option<String>,
+    },
+    /// Mosquitto, EMQX, HiveMQ, ...
+    External(ExternalBroker),
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self::Embedded {
+            listen: default_listen(),
+            listen_v5: None,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:1883".to_owned()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalBroker {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS).
+    pub url: String,
+    /// Client id; defaults to `plantview-<host>-<pid>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Name of the environment variable that holds the password (never the password itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    #[serde(default = "default_keep_alive", skip_serializing_if = "is_default_keep_alive")]
+    pub keep_alive_s: u16,
+}
+
+fn default_keep_alive() -> u16 {
+    15
+}
+
+fn is_default_keep_alive(v: &u16) -> bool {
+    *v == default_keep_alive()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the CA certificate(s) that sign the broker's certificate, relative to the
+    /// project folder or absolute. Without it the system roots are used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_file: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Topic prefix the simulator publishes under.
+    #[serde(default = "default_sim_prefix")]
+    pub topic_prefix: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_sim_prefix() -> String {
+    "plant".to_owned()
+}
+
+/// One process variable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagConfig {
+    /// Unique, e.g. `AHU1.SupplyTemp`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// MQTT topic filter (`+`/`#` allowed); many tags may share a topic (JSON fan-out).
+    pub topic: String,
+    #[serde(default)]
+    pub decoder: Decoder,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
+    /// Decimals shown for numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u8>,
+    /// Engineering range (bars, tanks, trends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    /// Texts for a bool tag: `[false_text, true_text]`, e.g. `["Stopped", "Running"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<[String; 2]>,
+    /// No update for this long turns the tag stale. `0` disables.
+    #[serde(default = "default_stale_after", skip_serializing_if = "is_default_stale_after")]
+    pub stale_after_s: f64,
+}
+
+fn default_stale_after() -> f64 {
+    60.0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_default_stale_after(v: &f64) -> bool {
+    *v == default_stale_after()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub min: f64,
+    pub max: f64,
+}
+
+/// How a payload becomes a value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Decoder {
+    /// The payload is a number as text (`21.5`), or a JSON number.
+    #[default]
+    Number,
+    /// `true/false`, `1/0`, `on/off`, `running/stopped`...
+    Bool,
+    /// The payload as UTF-8 text.
+    String,
+    /// A value inside a JSON document, addressed by an RFC 6901 pointer (`/ahu/fans/0/speed`).
+    Json {
+        pointer: String,
+        #[serde(default)]
+        value: ValueKind,
+        /// Pointer to the source timestamp (epoch ms number or RFC 3339 string), if the device
+        /// sends one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timestamp: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    #[default]
+    Number,
+    Bool,
+    String,
+}
+
+/// `screens/<id>.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenFile {
+    pub format: u32,
+    pub title: String,
+    /// Design size in points; the runtime scales to fit.
+    #[serde(default = "default_screen_size")]
+    pub size: [f32; 2],
+    #[serde(default)]
+    pub widgets: Vec<WidgetConfig>,
+}
+
+fn default_screen_size() -> [f32; 2] {
+    [1280.0, 760.0]
+}
+
+/// A placed widget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetConfig {
+    pub id: String,
+    pub kind: WidgetKind,
+    /// Top-left corner and size in screen design points.
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    /// Primary binding (tag name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Secondary binding: a fault bool (pump/fan) or a position (valve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag2: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// Bars: `vertical` instead of horizontal. Pipes: flow direction reversed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vertical: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetKind {
+    /// Numeric value with unit.
+    Value,
+    /// Bar graph with range (horizontal, or vertical with `vertical: true`).
+    Bar,
+    /// Tank with level (tag = level in its range).
+    Tank,
+    /// Pump symbol: running (tag), fault (tag2).
+    Pump,
+    /// Fan symbol: running (tag), fault (tag2).
+    Fan,
+    /// Valve: open/closed (bool tag) or position (numeric tag, 0–100 %).
+    Valve,
+    /// Indicator lamp (bool tag).
+    Lamp,
+    /// Static text, or a string tag's value.
+    Text,
+    /// A process line between equipment (static, muted).
+    Pipe,
+    /// A framed group with a caption (equipment boundary).
+    Group,
+}
+
+impl WidgetKind {
+    pub const ALL: [Self; 10] = [
+        Self::Value,
+        Self::Bar,
+        Self::Tank,
+        Self::Pump,
+        Self::Fan,
+        Self::Valve,
+        Self::Lamp,
+        Self::Text,
+        Self::Pipe,
+        Self::Group,
+    ];
+
+    /// Whether the widget shows a tag at all (and so must be bound).
+    pub fn needs_tag(self) -> bool {
+        !matches!(self, Self::Text | Self::Pipe | Self::Group)
+    }
+}

@@ -1,0 +1,190 @@
+//! Semantic checks over a parsed project: each problem names file, field path and reason.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use super::{BrokerConfig, Decoder, Problem, Project, WidgetKind, validate_topic_filter};
+
+/// Every problem in the project (empty when it is fine).
+pub fn validate(project: &Project) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let pj = "project.json";
+    let file = &project.file;
+
+    if file.name.trim().is_empty() {
+        out.push(Problem::new(pj, "name", "must not be empty"));
+    }
+
+    match &file.broker {
+        BrokerConfig::Embedded { listen, listen_v5 } => {
+            if listen.parse::<SocketAddr>().is_err() {
+                out.push(Problem::new(
+                    pj,
+                    "broker.listen",
+                    format!("`{listen}` is not an address like 127.0.0.1:1883"),
+                ));
+            }
+            if let Some(v5) = listen_v5
+                && v5.parse::<SocketAddr>().is_err()
+            {
+                out.push(Problem::new(
+                    pj,
+                    "broker.listen_v5",
+                    format!("`{v5}` is not an address like 127.0.0.1:1884"),
+                ));
+            }
+        }
+        BrokerConfig::External(ext) => {
+            if let Err(e) = crate::mqtt::BrokerUrl::parse(&ext.url) {
+                out.push(Problem::new(pj, "broker.url", e.to_string()));
+            }
+            if let Some(var) = &ext.password_env
+                && (var.is_empty() || var.contains('='))
+            {
+                out.push(Problem::new(
+                    pj,
+                    "broker.password_env",
+                    "must be the name of an environment variable",
+                ));
+            }
+            if ext.password_env.is_some() && ext.username.is_none() {
+                out.push(Problem::new(
+                    pj,
+                    "broker.username",
+                    "a password is configured but no username",
+                ));
+            }
+        }
+    }
+
+    let mut names = HashSet::new();
+    for (i, tag) in file.tags.iter().enumerate() {
+        let at = |field: &str| format!("tags[{i}].{field}");
+        if tag.name.trim().is_empty() {
+            out.push(Problem::new(pj, at("name"), "must not be empty"));
+        } else if let Some(c) = tag
+            .name
+            .chars()
+            .find(|c| c.is_control() || matches!(c, '{' | '}' | ',' | '"'))
+        {
+            out.push(Problem::new(
+                pj,
+                at("name"),
+                format!("`{}` contains the character {c:?}, which is not allowed", tag.name),
+            ));
+        } else if !names.insert(tag.name.as_str()) {
+            out.push(Problem::new(
+                pj,
+                at("name"),
+                format!("duplicate tag name `{}`", tag.name),
+            ));
+        }
+        if let Err(e) = validate_topic_filter(&tag.topic) {
+            out.push(Problem::new(
+                pj,
+                at("topic"),
+                format!("`{}`: {e}", tag.topic),
+            ));
+        }
+        if let Decoder::Json {
+            pointer, timestamp, ..
+        } = &tag.decoder
+        {
+            if !(pointer.is_empty() || pointer.starts_with('/')) {
+                out.push(Problem::new(
+                    pj,
+                    at("decoder.pointer"),
+                    format!("`{pointer}` is not a JSON pointer (it must start with '/')"),
+                ));
+            }
+            if let Some(ts) = timestamp
+                && !(ts.is_empty() || ts.starts_with('/'))
+            {
+                out.push(Problem::new(
+                    pj,
+                    at("decoder.timestamp"),
+                    format!("`{ts}` is not a JSON pointer (it must start with '/')"),
+                ));
+            }
+        }
+        if let Some(r) = tag.range
+            && !(r.min.is_finite() && r.max.is_finite() && r.min < r.max)
+        {
+            out.push(Problem::new(
+                pj,
+                at("range"),
+                format!("min ({}) must be below max ({})", r.min, r.max),
+            ));
+        }
+        if !(tag.stale_after_s.is_finite() && tag.stale_after_s >= 0.0) {
+            out.push(Problem::new(
+                pj,
+                at("stale_after_s"),
+                "must be a number of seconds ≥ 0 (0 disables)",
+            ));
+        }
+        if tag.decimals.is_some_and(|d| d > 12) {
+            out.push(Problem::new(pj, at("decimals"), "must be at most 12"));
+        }
+    }
+
+    let screen_ids: HashSet<&str> = project.screens.iter().map(|s| s.id.as_str()).collect();
+    for (i, id) in file.screen_order.iter().enumerate() {
+        if !screen_ids.contains(id.as_str()) {
+            out.push(Problem::new(
+                pj,
+                format!("screen_order[{i}]"),
+                format!("no screen file screens/{id}.json"),
+            ));
+        }
+    }
+
+    for screen in &project.screens {
+        let sf = format!("screens/{}.json", screen.id);
+        let s = &screen.file;
+        if !(s.size[0] > 0.0 && s.size[1] > 0.0) {
+            out.push(Problem::new(&sf, "size", "width and height must be > 0"));
+        }
+        let mut ids = HashSet::new();
+        for (i, w) in s.widgets.iter().enumerate() {
+            let at = |field: &str| format!("widgets[{i}].{field}");
+            if w.id.is_empty() {
+                out.push(Problem::new(&sf, at("id"), "must not be empty"));
+            } else if !ids.insert(w.id.as_str()) {
+                out.push(Problem::new(&sf, at("id"), format!("duplicate widget id `{}`", w.id)));
+            }
+            if !(w.w > 0.0 && w.h > 0.0 && w.w.is_finite() && w.h.is_finite()) {
+                out.push(Problem::new(&sf, at("w"), "width and height must be > 0"));
+            }
+            if !(w.x.is_finite() && w.y.is_finite()) {
+                out.push(Problem::new(&sf, at("x"), "position must be a finite number"));
+            }
+            for (field, binding) in [("tag", &w.tag), ("tag2", &w.tag2)] {
+                if let Some(name) = binding
+                    && project.tag(name).is_none()
+                {
+                    out.push(Problem::new(
+                        &sf,
+                        at(field),
+                        format!("bound to unknown tag `{name}`"),
+                    ));
+                }
+            }
+            if w.kind.needs_tag() && w.tag.is_none() {
+                out.push(Problem::new(
+                    &sf,
+                    at("tag"),
+                    format!("a {:?} widget needs a tag", w.kind).to_lowercase(),
+                ));
+            }
+            if w.kind == WidgetKind::Text && w.tag.is_none() && w.label.is_empty() {
+                out.push(Problem::new(
+                    &sf,
+                    at("label"),
+                    "a text widget needs a label or a tag",
+                ));
+            }
+        }
+    }
+    out
+}
