@@ -49,6 +49,7 @@ impl PlantViewApp {
         }
         self.wake_started = true;
         self.theme.apply(ctx);
+        super::theme::install_fonts(ctx);
         let mut feed = self.engine.tags.subscribe();
         let mut events = self.engine.events();
         let ctx = ctx.clone();
@@ -143,7 +144,7 @@ impl PlantViewApp {
             ui.separator();
             ui.label(RichText::new(self.engine.project.name()).size(15.0));
             if let Some(screen) = self.engine.project.screens.get(self.screen) {
-                ui.label(RichText::new(format!("›  {}", screen.file.title)).size(15.0));
+                ui.label(RichText::new(format!("/  {}", screen.file.title)).size(15.0));
             }
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let now = crate::engine::now_ms();

@@ -127,6 +127,24 @@ pub const LABEL_SIZE: f32 = 12.0;
 pub const VALUE_SIZE: f32 = 18.0;
 pub const CAPTION_SIZE: f32 = 14.0;
 
+/// DejaVu Sans as the last fallback, so arrows, symbols and most scripts that engineers put in
+/// labels render everywhere (egui's built-in font covers Latin only).
+pub fn install_fonts(ctx: &egui::Context) {
+    static DEJAVU: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+    let families = [egui::FontFamily::Proportional, egui::FontFamily::Monospace]
+        .into_iter()
+        .map(|family| egui::epaint::text::InsertFontFamily {
+            family,
+            priority: egui::epaint::text::FontPriority::Lowest,
+        })
+        .collect();
+    ctx.add_font(egui::epaint::text::FontInsert::new(
+        "DejaVuSans",
+        egui::FontData::from_static(DEJAVU),
+        families,
+    ));
+}
+
 pub fn font(size: f32) -> FontId {
     FontId::proportional(size)
 }

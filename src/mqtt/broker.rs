@@ -83,9 +83,8 @@ impl EmbeddedBroker {
                 }
             })
             .map_err(|e| BrokerError::Config(format!("cannot start broker thread: {e}")))?;
-        for addr in [listen, listen_v5] {
-            wait_listening(addr)?;
-        }
+        wait_listening(listen, false)?;
+        wait_listening(listen_v5, true)?;
         tracing::info!(%listen, %listen_v5, "embedded MQTT broker listening");
         Ok(Self { listen, listen_v5 })
     }
@@ -99,25 +98,45 @@ fn claim(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
         .map_err(|source| BrokerError::Bind { addr, source })
 }
 
-fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
+/// Wait until the broker answers an MQTT CONNECT on `addr` with a CONNACK (then disconnect
+/// cleanly, so the broker logs no half-open client).
+fn wait_listening(addr: SocketAddr, v5: bool) -> Result<(), BrokerError> {
     let deadline = Instant::now() + Duration::from_secs(5);
-    let probe = if addr.ip().is_unspecified() {
-        SocketAddr::new(
-            if addr.is_ipv4() {
-                std::net::Ipv4Addr::LOCALHOST.into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            },
-            addr.port(),
-        )
-    } else {
-        addr
-    };
     while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok() {
+        if probe(addr, v5).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     Err(BrokerError::NotListening(addr))
+}
+
+fn probe(addr: SocketAddr, v5: bool) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    let target = if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    let mut stream = TcpStream::connect_timeout(&target, Duration::from_millis(200))?;
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let id = b"pv-probe";
+    let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T'];
+    body.push(if v5 { 5 } else { 4 });
+    body.extend([0x02, 0x00, 0x0a]); // clean session, keep alive 10 s
+    if v5 {
+        body.push(0x00); // no properties
+    }
+    body.extend([0x00, id.len() as u8]);
+    body.extend(id);
+    let mut packet = vec![0x10, body.len() as u8];
+    packet.extend(body);
+    stream.write_all(&packet)?;
+    let mut ack = [0u8; 1];
+    stream.read_exact(&mut ack)?;
+    if ack[0] != 0x20 {
+        return Err(std::io::Error::other("not a CONNACK"));
+    }
+    let _ = stream.write_all(&[0xE0, 0x00]); // DISCONNECT
+    Ok(())
 }
