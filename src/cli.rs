@@ -34,7 +34,12 @@ pub struct Overrides {
     #[arg(long, value_name = "HOST:PORT", global = true)]
     pub broker_listen: Option<SocketAddr>,
     /// Use this external broker instead of the project's broker setting.
-    #[arg(long, value_name = "mqtt://HOST:PORT", global = true, conflicts_with = "broker_listen")]
+    #[arg(
+        long,
+        value_name = "mqtt://HOST:PORT",
+        global = true,
+        conflicts_with = "broker_listen"
+    )]
     pub broker_url: Option<String>,
     /// Where runtime data such as history goes (default: <PROJECT_DIR>/data).
     #[arg(long, value_name = "DIR", global = true)]
@@ -132,9 +137,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::gui::run(&dir, &cli.overrides.engine_options())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Cmd::Serve { project }) => {
-            serve(&project_dir(project.as_deref()), &cli.overrides.engine_options())
-        }
+        Some(Cmd::Serve { project }) => serve(
+            &project_dir(project.as_deref()),
+            &cli.overrides.engine_options(),
+        ),
         Some(Cmd::Check { project }) => Ok(check(&project)),
         Some(Cmd::Sim { broker, prefix }) => sim(&broker, prefix),
         Some(Cmd::Broker { listen }) => broker(listen),
@@ -196,10 +202,7 @@ fn serve(dir: &Path, options: &EngineOptions) -> anyhow::Result<ExitCode> {
         data_dir = %status.data_dir.display(),
         "serving; stop with Ctrl+C or SIGTERM"
     );
-    let rt = handle
-        .runtime()
-        .context("engine runtime is gone")?
-        .clone();
+    let rt = handle.runtime().context("engine runtime is gone")?.clone();
     let mut events = handle.events();
     rt.block_on(async {
         let stop = wait_for_signal();
@@ -255,7 +258,10 @@ fn sim(broker: &str, prefix: String) -> anyhow::Result<ExitCode> {
 
 fn broker(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     let b = crate::mqtt::EmbeddedBroker::start(listen, None)?;
-    println!("listening on {} (MQTT 3.1.1) and {} (MQTT 5)", b.listen, b.listen_v5);
+    println!(
+        "listening on {} (MQTT 3.1.1) and {} (MQTT 5)",
+        b.listen, b.listen_v5
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -65,10 +65,16 @@ fn demo_project_checks_ok_with_summary() {
     let before = snapshot(&dir);
     let (ok, out) = check(&dir);
     assert!(ok, "{out}");
-    assert!(out.contains("ok") && out.contains("tags") && out.contains("screens"), "{out}");
+    assert!(
+        out.contains("ok") && out.contains("tags") && out.contains("screens"),
+        "{out}"
+    );
     let project = plantview::project::load(&dir).expect("demo loads");
     assert!(project.file.tags.len() >= 30, "demo has 30+ tags");
-    assert!(out.contains(&format!("{} tags", project.file.tags.len())), "{out}");
+    assert!(
+        out.contains(&format!("{} tags", project.file.tags.len())),
+        "{out}"
+    );
     assert_eq!(before, snapshot(&dir), "check must not change any file");
 }
 
@@ -107,7 +113,11 @@ fn every_problem_is_listed_with_file_field_and_reason() {
     ] {
         assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
     }
-    assert_eq!(before, snapshot(dir.path()), "check must not change any file");
+    assert_eq!(
+        before,
+        snapshot(dir.path()),
+        "check must not change any file"
+    );
 }
 
 #[test]
@@ -123,7 +133,10 @@ fn unknown_field_and_bad_json_name_the_place() {
         "{out}"
     );
     assert!(out.contains("screens/broken.json"), "{out}");
-    assert!(out.contains("invalid JSON") && out.contains("line 5"), "{out}");
+    assert!(
+        out.contains("invalid JSON") && out.contains("line 5"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -132,7 +145,10 @@ fn newer_format_is_refused_not_misread() {
     write_project(dir.path(), r#"{ "format": 99, "name": "Future" }"#, &[]);
     let (ok, out) = check(dir.path());
     assert!(!ok);
-    assert!(out.contains("project.json: format: format 99 was written by a newer PlantView"), "{out}");
+    assert!(
+        out.contains("project.json: format: format 99 was written by a newer PlantView"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -163,7 +179,10 @@ fn saving_is_stable_and_round_trips_the_demo_byte_for_byte() {
     let again = plantview::project::load(out.path()).expect("reload");
     assert_eq!(again.file, project.file);
     plantview::project::save_project_file(out.path(), &again.file).expect("save again");
-    assert_eq!(saved, std::fs::read(out.path().join("project.json")).expect("read"));
+    assert_eq!(
+        saved,
+        std::fs::read(out.path().join("project.json")).expect("read")
+    );
     // No temporary files left behind.
     let leftovers: Vec<_> = std::fs::read_dir(out.path())
         .expect("ls")

@@ -34,7 +34,11 @@ fn project_json(broker: &str) -> String {
     )
 }
 
-fn start_embedded() -> (engine::EngineHandle, std::net::SocketAddr, tempfile::TempDir) {
+fn start_embedded() -> (
+    engine::EngineHandle,
+    std::net::SocketAddr,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let addr = free_addr_pair();
     let broker = format!(r#"{{ "mode": "embedded", "listen": "{addr}" }}"#);
@@ -42,7 +46,11 @@ fn start_embedded() -> (engine::EngineHandle, std::net::SocketAddr, tempfile::Te
     let project = plantview::project::load(dir.path()).expect("valid project");
     let handle = engine::start(project, &EngineOptions::default()).expect("engine starts");
     wait_for(T, "engine connected", || {
-        matches!(handle.status().connection, plantview::mqtt::ConnState::Connected).then_some(())
+        matches!(
+            handle.status().connection,
+            plantview::mqtt::ConnState::Connected
+        )
+        .then_some(())
     });
     (handle, addr, dir)
 }
@@ -63,7 +71,9 @@ fn plain_json_array_payloads_reach_the_tag_store() {
         "t/json",
         r#"{"ts": 1700000000123, "fan": {"speed": 62.5, "on": true}, "temps": [1.0, 2.0, 45.25]}"#,
     );
-    wait_for(T, "json tags", || (value(&h, "Temp2") == Some(Value::Number(45.25))).then_some(()));
+    wait_for(T, "json tags", || {
+        (value(&h, "Temp2") == Some(Value::Number(45.25))).then_some(())
+    });
     assert_eq!(value(&h, "Plain"), Some(Value::Number(21.5)));
     assert_eq!(value(&h, "Flag"), Some(Value::Bool(true)));
     assert_eq!(value(&h, "Mode"), Some(Value::Text("auto".into())));
@@ -72,17 +82,24 @@ fn plain_json_array_payloads_reach_the_tag_store() {
     let speed = h.tags.get_by_name("Speed").expect("tag");
     assert_eq!(speed.value, Some(Value::Number(62.5)));
     assert_eq!(speed.quality, Quality::Good);
-    assert_eq!(speed.source_ts_ms, 1_700_000_000_123, "source timestamp from the payload");
+    assert_eq!(
+        speed.source_ts_ms, 1_700_000_000_123,
+        "source timestamp from the payload"
+    );
     assert!(speed.recv_ts_ms >= before && speed.recv_ts_ms <= engine::now_ms());
     let plain = h.tags.get_by_name("Plain").expect("tag");
-    assert_eq!(plain.source_ts_ms, plain.recv_ts_ms, "no source time: receive time");
+    assert_eq!(
+        plain.source_ts_ms, plain.recv_ts_ms,
+        "no source time: receive time"
+    );
 
     // Wildcards: `+` and `#`.
     p.publish("site/north/temp", "7");
     p.publish("deep/a/b/c", "8");
     wait_for(T, "wildcard tags", || {
-        (value(&h, "Wild") == Some(Value::Number(7.0)) && value(&h, "Deep") == Some(Value::Number(8.0)))
-            .then_some(())
+        (value(&h, "Wild") == Some(Value::Number(7.0))
+            && value(&h, "Deep") == Some(Value::Number(8.0)))
+        .then_some(())
     });
 }
 
@@ -91,7 +108,10 @@ fn garbage_turns_bad_with_reason_and_silence_turns_stale() {
     let (h, addr, _dir) = start_embedded();
     let mut p = Publisher::connect(addr);
     // Never received: bad.
-    assert_eq!(h.tags.get_by_name("Plain").expect("tag").quality, Quality::Bad);
+    assert_eq!(
+        h.tags.get_by_name("Plain").expect("tag").quality,
+        Quality::Bad
+    );
 
     p.publish("t/plain", "12");
     wait_for(T, "good value", || {
@@ -99,34 +119,72 @@ fn garbage_turns_bad_with_reason_and_silence_turns_stale() {
     });
     // Silence past stale_after_s (0.6 s) → stale, last value kept for display.
     let stale = wait_for(T, "stale", || {
-        h.tags.get_by_name("Plain").filter(|s| s.quality == Quality::Stale)
+        h.tags
+            .get_by_name("Plain")
+            .filter(|s| s.quality == Quality::Stale)
     });
     assert_eq!(stale.value, Some(Value::Number(12.0)));
-    assert!(stale.reason.as_deref().is_some_and(|r| r.contains("no update")));
+    assert!(
+        stale
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("no update"))
+    );
 
     // Garbage → bad with a reason, no panic; the engine keeps working.
     p.publish("t/plain", "twelve");
-    let bad = wait_for(T, "bad", || h.tags.get_by_name("Plain").filter(|s| s.quality == Quality::Bad));
-    assert!(bad.reason.as_deref().is_some_and(|r| r.contains("not a number")), "{bad:?}");
-    p.publish("t/json", r#"{"ts": 1, "fan": {"speed": 3, "on": false}, "temps": [1, 2, 3]}"#);
-    wait_for(T, "good json", || h.tags.get_by_name("Speed").filter(|s| s.quality == Quality::Good));
+    let bad = wait_for(T, "bad", || {
+        h.tags
+            .get_by_name("Plain")
+            .filter(|s| s.quality == Quality::Bad)
+    });
+    assert!(
+        bad.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not a number")),
+        "{bad:?}"
+    );
+    p.publish(
+        "t/json",
+        r#"{"ts": 1, "fan": {"speed": 3, "on": false}, "temps": [1, 2, 3]}"#,
+    );
+    wait_for(T, "good json", || {
+        h.tags
+            .get_by_name("Speed")
+            .filter(|s| s.quality == Quality::Good)
+    });
     p.publish("t/json", "{not json");
-    let bad = wait_for(T, "bad json", || h.tags.get_by_name("Speed").filter(|s| s.quality == Quality::Bad));
-    assert!(bad.reason.as_deref().is_some_and(|r| r.contains("not JSON")), "{bad:?}");
+    let bad = wait_for(T, "bad json", || {
+        h.tags
+            .get_by_name("Speed")
+            .filter(|s| s.quality == Quality::Bad)
+    });
+    assert!(
+        bad.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not JSON")),
+        "{bad:?}"
+    );
     p.publish("t/json", r#"{"fan": {"speed": "fast"}, "ts": 1}"#);
     let bad = wait_for(T, "bad field", || {
-        h.tags.get_by_name("Speed").filter(|s| s.reason.as_deref().is_some_and(|r| r.contains("fast")))
+        h.tags
+            .get_by_name("Speed")
+            .filter(|s| s.reason.as_deref().is_some_and(|r| r.contains("fast")))
     });
     assert_eq!(bad.quality, Quality::Bad);
     p.publish("t/json", r#"{"ts": 5, "fan": {"speed": 1}, "temps": []}"#);
     let bad = wait_for(T, "missing element", || {
-        h.tags.get_by_name("Temp2").filter(|s| s.reason.as_deref().is_some_and(|r| r.contains("/temps/2")))
+        h.tags
+            .get_by_name("Temp2")
+            .filter(|s| s.reason.as_deref().is_some_and(|r| r.contains("/temps/2")))
     });
     assert_eq!(bad.quality, Quality::Bad);
     // Recovers with the next good payload.
     p.publish("t/plain", "13");
     wait_for(T, "good again", || {
-        h.tags.get_by_name("Plain").filter(|s| s.quality == Quality::Good && s.value == Some(Value::Number(13.0)))
+        h.tags
+            .get_by_name("Plain")
+            .filter(|s| s.quality == Quality::Good && s.value == Some(Value::Number(13.0)))
     });
 }
 
@@ -140,7 +198,9 @@ impl BrokerProcess {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start plantview broker");
-        wait_for(T, "broker listening", || std::net::TcpStream::connect(addr).ok());
+        wait_for(T, "broker listening", || {
+            std::net::TcpStream::connect(addr).ok()
+        });
         Self(child)
     }
 
@@ -167,14 +227,26 @@ fn broker_lost_turns_tags_bad_then_good_after_resubscribe() {
     let h = engine::start(project, &EngineOptions::default()).expect("engine starts");
     let mut p = Publisher::connect(addr);
     p.publish("t/flag", "1");
-    wait_for(T, "value", || (value(&h, "Flag") == Some(Value::Bool(true))).then_some(()));
+    wait_for(T, "value", || {
+        (value(&h, "Flag") == Some(Value::Bool(true))).then_some(())
+    });
 
     broker.kill();
     let bad = wait_for(T, "bad after broker loss", || {
-        h.tags.get_by_name("Flag").filter(|s| s.quality == Quality::Bad)
+        h.tags
+            .get_by_name("Flag")
+            .filter(|s| s.quality == Quality::Bad)
     });
-    assert!(bad.reason.as_deref().is_some_and(|r| r.contains("broker connection lost")), "{bad:?}");
-    assert!(matches!(h.status().connection, plantview::mqtt::ConnState::Disconnected { .. } | plantview::mqtt::ConnState::Connecting));
+    assert!(
+        bad.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("broker connection lost")),
+        "{bad:?}"
+    );
+    assert!(matches!(
+        h.status().connection,
+        plantview::mqtt::ConnState::Disconnected { .. } | plantview::mqtt::ConnState::Connecting
+    ));
 
     let _broker = BrokerProcess::start(addr);
     wait_for(Duration::from_secs(20), "reconnected", || {
@@ -184,7 +256,9 @@ fn broker_lost_turns_tags_bad_then_good_after_resubscribe() {
     let mut p = Publisher::connect(addr);
     let good = wait_for(T, "good after resubscribe", || {
         p.publish("t/flag", "0");
-        h.tags.get_by_name("Flag").filter(|s| s.quality == Quality::Good && s.value == Some(Value::Bool(false)))
+        h.tags
+            .get_by_name("Flag")
+            .filter(|s| s.quality == Quality::Good && s.value == Some(Value::Bool(false)))
     });
     assert!(good.reason.is_none());
 }
@@ -197,6 +271,9 @@ fn embedded_broker_port_taken_is_a_clear_error() {
         .err()
         .expect("must fail")
         .to_string();
-    assert!(err.contains(&addr.to_string()) && err.contains("--broker-listen"), "{err}");
+    assert!(
+        err.contains(&addr.to_string()) && err.contains("--broker-listen"),
+        "{err}"
+    );
     let _ = free_addr();
 }

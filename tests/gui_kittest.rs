@@ -11,7 +11,11 @@ use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use plantview::engine::{self, EngineOptions};
 use plantview::gui::PlantViewApp;
 
-fn step_until(harness: &mut Harness<'_, PlantViewApp>, what: &str, mut found: impl FnMut(&Harness<'_, PlantViewApp>) -> bool) {
+fn step_until(
+    harness: &mut Harness<'_, PlantViewApp>,
+    what: &str,
+    mut found: impl FnMut(&Harness<'_, PlantViewApp>) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         harness.step();
@@ -32,7 +36,10 @@ fn published_value_appears_on_the_overview() {
         .file
         .widgets
         .iter()
-        .find(|w| w.tag.as_deref() == Some("AHU1.SupplyTemp") && w.kind == plantview::project::WidgetKind::Value)
+        .find(|w| {
+            w.tag.as_deref() == Some("AHU1.SupplyTemp")
+                && w.kind == plantview::project::WidgetKind::Value
+        })
         .expect("overview shows AHU1.SupplyTemp")
         .clone();
     let topic = project.tag("AHU1.SupplyTemp").expect("tag").topic.clone();
@@ -54,7 +61,8 @@ fn published_value_appears_on_the_overview() {
 
     // Before any data: the widget says it has no good value.
     step_until(&mut harness, "bad quality label", |h| {
-        h.query_by_label_contains(&format!("{}: ---", widget.label)).is_some()
+        h.query_by_label_contains(&format!("{}: ---", widget.label))
+            .is_some()
     });
     let label = h_label(&harness, &widget.label);
     assert!(label.contains("(bad)"), "{label}");
@@ -65,10 +73,14 @@ fn published_value_appears_on_the_overview() {
     });
     publisher.publish(&topic, "42.5");
     step_until(&mut harness, "published value on screen", |h| {
-        h.query_by_label_contains(&format!("{}: 42.5 °C", widget.label)).is_some()
+        h.query_by_label_contains(&format!("{}: 42.5 °C", widget.label))
+            .is_some()
     });
     let label = h_label(&harness, &widget.label);
-    assert!(!label.contains("(bad)") && !label.contains("(stale)"), "{label}");
+    assert!(
+        !label.contains("(bad)") && !label.contains("(stale)"),
+        "{label}"
+    );
 
     // Screen navigation by label.
     harness.get_by_label(&second_title).click();

@@ -42,7 +42,13 @@ fn start_mosquitto(dir: &std::path::Path, addr: std::net::SocketAddr) -> Mosquit
     Mosquitto(child)
 }
 
-fn mosquitto_pub(addr: std::net::SocketAddr, version: &str, topic: &str, payload: &str, retain: bool) {
+fn mosquitto_pub(
+    addr: std::net::SocketAddr,
+    version: &str,
+    topic: &str,
+    payload: &str,
+    retain: bool,
+) {
     let mut cmd = Command::new("mosquitto_pub");
     cmd.args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string()])
         .args(["-V", version, "-q", "1", "-t", topic, "-m", payload]);
@@ -87,7 +93,13 @@ fn engine_reads_from_mosquitto() {
     assert_eq!(status, Value::Text("online".into()));
 
     mosquitto_pub(addr, "mqttv311", "plant/ahu/1/temp", "19.25", false);
-    mosquitto_pub(addr, "mqttv5", "plant/ahu/json", r#"{"fans":[{"speed":10},{"speed":77.5}]}"#, false);
+    mosquitto_pub(
+        addr,
+        "mqttv5",
+        "plant/ahu/json",
+        r#"{"fans":[{"speed":10},{"speed":77.5}]}"#,
+        false,
+    );
     wait_for(Duration::from_secs(10), "values from mosquitto_pub", || {
         let t = h.tags.get_by_name("Temp")?;
         let f = h.tags.get_by_name("Fan")?;
@@ -111,8 +123,11 @@ fn mosquitto_clients_talk_to_the_embedded_broker_v311_and_v5() {
   "tags": [ {{ "name": "A", "topic": "a" }}, {{ "name": "B", "topic": "b" }} ] }}"#
     );
     write_project(dir.path(), &project, &[]);
-    let h = engine::start(plantview::project::load(dir.path()).expect("valid"), &EngineOptions::default())
-        .expect("engine");
+    let h = engine::start(
+        plantview::project::load(dir.path()).expect("valid"),
+        &EngineOptions::default(),
+    )
+    .expect("engine");
     wait_for(Duration::from_secs(10), "connected", || {
         matches!(h.status().connection, plantview::mqtt::ConnState::Connected).then_some(())
     });

@@ -50,7 +50,10 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
         "broker": { "mode": "external", "url": format!("mqtt://{addr}") },
         "tags": tags,
     });
-    std::fs::write(dir.join("project.json"), serde_json::to_vec_pretty(&project)?)?;
+    std::fs::write(
+        dir.join("project.json"),
+        serde_json::to_vec_pretty(&project)?,
+    )?;
     let project = crate::project::load(&dir)?;
     let engine = engine::start(
         project,
@@ -66,20 +69,31 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     }
     std::thread::sleep(Duration::from_millis(300));
 
-    println!("# plantview bench ingest — {} messages, {} topics, QoS 0, embedded broker {addr}", args.messages, args.topics);
+    println!(
+        "# plantview bench ingest — {} messages, {} topics, QoS 0, embedded broker {addr}",
+        args.messages, args.topics
+    );
     // Throughput: transport baseline, then the engine, then the baseline again (drift check).
     let base1 = rt.block_on(bare_throughput(addr, &topics, args.messages))?;
     let eng = rt.block_on(engine_throughput(addr, &topics, args.messages, &engine))?;
     let base2 = rt.block_on(bare_throughput(addr, &topics, args.messages))?;
     let base = base1.max(base2);
-    println!("throughput bare subscriber (transport): {base1:>10.0} msg/s, again {base2:>10.0} msg/s");
+    println!(
+        "throughput bare subscriber (transport): {base1:>10.0} msg/s, again {base2:>10.0} msg/s"
+    );
     println!("throughput engine → tag store:          {eng:>10.0} msg/s");
-    println!("ratio engine / transport (best):        {:>10.2}", eng / base);
+    println!(
+        "ratio engine / transport (best):        {:>10.2}",
+        eng / base
+    );
 
     // Latency at a steady rate through the engine and through a bare subscriber.
     let eng_lat = rt.block_on(engine_latency(addr, &topics, args, &engine))?;
     let bare_lat = rt.block_on(bare_latency(addr, &topics, args))?;
-    for (name, mut lat) in [("bare subscriber", bare_lat), ("engine → tag store", eng_lat)] {
+    for (name, mut lat) in [
+        ("bare subscriber", bare_lat),
+        ("engine → tag store", eng_lat),
+    ] {
         lat.sort_unstable();
         println!(
             "latency {name:<20} at {} msg/s: n={} p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms",
@@ -100,7 +114,11 @@ fn pct(sorted_us: &[u64], q: f64) -> f64 {
     if sorted_us.is_empty() {
         return f64::NAN;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let i = ((sorted_us.len() - 1) as f64 * q).round() as usize;
     sorted_us[i] as f64 / 1000.0
 }
@@ -110,7 +128,11 @@ fn settings(addr: std::net::SocketAddr, id: &str) -> ClientSettings {
 }
 
 /// Publish `n` messages as fast as the client goes (QoS 0).
-async fn publish_burst(addr: std::net::SocketAddr, topics: Vec<String>, n: u64) -> anyhow::Result<()> {
+async fn publish_burst(
+    addr: std::net::SocketAddr,
+    topics: Vec<String>,
+    n: u64,
+) -> anyhow::Result<()> {
     let (client, mut eventloop) = settings(addr, "bench-pub").client(1024);
     let driver = tokio::spawn(async move {
         loop {
@@ -122,7 +144,9 @@ async fn publish_burst(addr: std::net::SocketAddr, topics: Vec<String>, n: u64) 
     let payload = b"123.456".to_vec();
     for i in 0..n {
         let topic = &topics[(i as usize) % topics.len()];
-        client.publish(topic, QoS::AtMostOnce, false, payload.clone()).await?;
+        client
+            .publish(topic, QoS::AtMostOnce, false, payload.clone())
+            .await?;
     }
     // Let the event loop flush before disconnecting.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -132,7 +156,11 @@ async fn publish_burst(addr: std::net::SocketAddr, topics: Vec<String>, n: u64) 
 }
 
 /// A subscriber that only counts: msg/s from first to last message.
-async fn bare_throughput(addr: std::net::SocketAddr, topics: &[String], n: u64) -> anyhow::Result<f64> {
+async fn bare_throughput(
+    addr: std::net::SocketAddr,
+    topics: &[String],
+    n: u64,
+) -> anyhow::Result<f64> {
     let (client, mut eventloop) = settings(addr, "bench-bare").client(64);
     client.subscribe("bench/#", QoS::AtMostOnce).await?;
     // Wait for the SubAck.
@@ -168,7 +196,11 @@ async fn bare_throughput(addr: std::net::SocketAddr, topics: &[String], n: u64) 
 fn rate(count: u64, n: u64, first: Option<Instant>, last: Instant) -> anyhow::Result<f64> {
     let first = first.ok_or_else(|| anyhow::anyhow!("no message arrived"))?;
     if count < n {
-        println!("  note: {} of {n} QoS 0 messages arrived ({} dropped by the broker)", count, n - count);
+        println!(
+            "  note: {} of {n} QoS 0 messages arrived ({} dropped by the broker)",
+            count,
+            n - count
+        );
     }
     #[allow(clippy::cast_precision_loss)]
     Ok(count as f64 / (last - first).as_secs_f64().max(1e-9))
@@ -224,12 +256,18 @@ async fn publish_paced(
     let start = Instant::now();
     let mut sent = 0u64;
     while sent < total {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let due = ((start.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
         while sent < due {
             let topic = &topics[(sent as usize) % topics.len()];
             let us = epoch.elapsed().as_micros();
-            client.publish(topic, QoS::AtMostOnce, false, us.to_string()).await?;
+            client
+                .publish(topic, QoS::AtMostOnce, false, us.to_string())
+                .await?;
             sent += 1;
         }
         tokio::time::sleep(Duration::from_micros(500)).await;
@@ -293,13 +331,22 @@ async fn bare_latency(
             break;
         }
     }
-    let publisher = tokio::spawn(publish_paced(addr, topics.to_vec(), args.rate, args.seconds, epoch));
+    let publisher = tokio::spawn(publish_paced(
+        addr,
+        topics.to_vec(),
+        args.rate,
+        args.seconds,
+        epoch,
+    ));
     let mut lat = Vec::new();
     loop {
         match tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await {
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
                 let now = epoch.elapsed().as_micros();
-                if let Some(sent) = std::str::from_utf8(&p.payload).ok().and_then(|s| s.parse::<u128>().ok()) {
+                if let Some(sent) = std::str::from_utf8(&p.payload)
+                    .ok()
+                    .and_then(|s| s.parse::<u128>().ok())
+                {
                     lat.push(u64::try_from(now.saturating_sub(sent)).unwrap_or(u64::MAX));
                 }
             }

@@ -82,7 +82,9 @@ fn json_value(node: &serde_json::Value, kind: ValueKind) -> Result<Value, String
             Ok(Value::Text(Arc::from(node.to_string())))
         }
         (_, J::Null) => Err("value is null".to_owned()),
-        (_, other) => Err(format!("expected a {kind:?}, found {}", json_kind(other)).to_lowercase()),
+        (_, other) => {
+            Err(format!("expected a {kind:?}, found {}", json_kind(other)).to_lowercase())
+        }
     }
 }
 
@@ -113,7 +115,10 @@ fn json_timestamp_ms(v: &serde_json::Value) -> Result<i64, String> {
         serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| t.timestamp_millis())
             .map_err(|e| format!("`{s}` is not an RFC 3339 time: {e}")),
-        other => Err(format!("expected a number or string, found {}", json_kind(other))),
+        other => Err(format!(
+            "expected a number or string, found {}",
+            json_kind(other)
+        )),
     }
 }
 
@@ -159,29 +164,64 @@ mod tests {
     #[test]
     fn plain() {
         let d = |p: &[u8], dec: &Decoder| Payload::new(p).decode(dec);
-        assert_eq!(d(b" 21.5\n", &Decoder::Number).unwrap().0, Value::Number(21.5));
-        assert!(d(b"abc", &Decoder::Number).unwrap_err().contains("not a number"));
+        assert_eq!(
+            d(b" 21.5\n", &Decoder::Number).unwrap().0,
+            Value::Number(21.5)
+        );
+        assert!(
+            d(b"abc", &Decoder::Number)
+                .unwrap_err()
+                .contains("not a number")
+        );
         assert!(d(b"NaN", &Decoder::Number).is_err());
-        assert!(d(&[0xff, 0xfe], &Decoder::Number).unwrap_err().contains("UTF-8"));
+        assert!(
+            d(&[0xff, 0xfe], &Decoder::Number)
+                .unwrap_err()
+                .contains("UTF-8")
+        );
         assert_eq!(d(b"ON", &Decoder::Bool).unwrap().0, Value::Bool(true));
         assert_eq!(d(b"0", &Decoder::Bool).unwrap().0, Value::Bool(false));
-        assert_eq!(d(b"auto", &Decoder::String).unwrap().0, Value::Text("auto".into()));
+        assert_eq!(
+            d(b"auto", &Decoder::String).unwrap().0,
+            Value::Text("auto".into())
+        );
     }
 
     #[test]
     fn json_pointer_fan_out() {
         let mut p = Payload::new(br#"{"a":{"b":[1.5,{"c":true}]},"s":"x","ts":1700000000123}"#);
-        assert_eq!(p.decode(&json("/a/b/0", ValueKind::Number)).unwrap().0, Value::Number(1.5));
-        assert_eq!(p.decode(&json("/a/b/1/c", ValueKind::Bool)).unwrap().0, Value::Bool(true));
-        assert!(p.decode(&json("/a/b/2", ValueKind::Number)).unwrap_err().contains("nothing at"));
-        assert!(p.decode(&json("/a", ValueKind::Number)).unwrap_err().contains("object"));
+        assert_eq!(
+            p.decode(&json("/a/b/0", ValueKind::Number)).unwrap().0,
+            Value::Number(1.5)
+        );
+        assert_eq!(
+            p.decode(&json("/a/b/1/c", ValueKind::Bool)).unwrap().0,
+            Value::Bool(true)
+        );
+        assert!(
+            p.decode(&json("/a/b/2", ValueKind::Number))
+                .unwrap_err()
+                .contains("nothing at")
+        );
+        assert!(
+            p.decode(&json("/a", ValueKind::Number))
+                .unwrap_err()
+                .contains("object")
+        );
         let ts = Decoder::Json {
             pointer: "/s".into(),
             value: ValueKind::String,
             timestamp: Some("/ts".into()),
         };
-        assert_eq!(p.decode(&ts).unwrap(), (Value::Text("x".into()), Some(1_700_000_000_123)));
+        assert_eq!(
+            p.decode(&ts).unwrap(),
+            (Value::Text("x".into()), Some(1_700_000_000_123))
+        );
         let mut bad = Payload::new(b"{nope");
-        assert!(bad.decode(&json("/a", ValueKind::Number)).unwrap_err().contains("not JSON"));
+        assert!(
+            bad.decode(&json("/a", ValueKind::Number))
+                .unwrap_err()
+                .contains("not JSON")
+        );
     }
 }

@@ -76,7 +76,9 @@ impl Router {
     fn apply(&self, ids: &[TagId], payload: &mut Payload<'_>, now_ms: i64) -> usize {
         for &id in ids {
             match payload.decode(&self.decoders[id as usize]) {
-                Ok((value, ts)) => self.store.set_value(id, value, ts.unwrap_or(now_ms), now_ms),
+                Ok((value, ts)) => self
+                    .store
+                    .set_value(id, value, ts.unwrap_or(now_ms), now_ms),
                 Err(reason) => {
                     self.store
                         .set_quality(id, Quality::Bad, Some(Arc::from(reason)), now_ms);

@@ -140,13 +140,9 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     })?;
 
     let (settings, embedded, broker_desc) = connection_settings(&project, options)?;
-    let simulator = options.simulator.unwrap_or_else(|| {
-        project
-            .file
-            .simulator
-            .as_ref()
-            .is_some_and(|s| s.enabled)
-    });
+    let simulator = options
+        .simulator
+        .unwrap_or_else(|| project.file.simulator.as_ref().is_some_and(|s| s.enabled));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -311,8 +307,9 @@ fn connection_settings(
             settings.keep_alive_s = ext.keep_alive_s;
             if let Some(user) = &ext.username {
                 let password = match &ext.password_env {
-                    Some(var) => std::env::var(var)
-                        .map_err(|_| EngineError::MissingPassword(var.clone()))?,
+                    Some(var) => {
+                        std::env::var(var).map_err(|_| EngineError::MissingPassword(var.clone()))?
+                    }
                     None => String::new(),
                 };
                 settings.credentials = Some((user.clone(), password));
@@ -366,7 +363,9 @@ fn connection_settings(
     let listen = match options.broker_listen {
         Some(a) => a,
         None => listen.parse().map_err(|_| {
-            EngineError::Broker(BrokerError::Config(format!("bad listen address `{listen}`")))
+            EngineError::Broker(BrokerError::Config(format!(
+                "bad listen address `{listen}`"
+            )))
         })?,
     };
     let listen_v5 = match (options.broker_listen, listen_v5) {

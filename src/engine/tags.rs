@@ -196,7 +196,11 @@ mod tests {
         assert_eq!(store.mark_stale(2001), 1);
         let s = store.get(a).unwrap();
         assert_eq!(s.quality, Quality::Stale);
-        assert_eq!(s.value, Some(Value::Number(1.0)), "last value kept for display");
+        assert_eq!(
+            s.value,
+            Some(Value::Number(1.0)),
+            "last value kept for display"
+        );
         // B never goes stale (0 disables), and is bad until it receives something.
         assert_eq!(store.get_by_name("B").unwrap().quality, Quality::Bad);
         assert_eq!(store.mark_stale(100_000), 0);

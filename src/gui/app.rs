@@ -154,7 +154,11 @@ impl PlantViewApp {
                         .size(15.0),
                 );
                 ui.separator();
-                let theme_label = if self.theme.dark { "Light theme" } else { "Dark theme" };
+                let theme_label = if self.theme.dark {
+                    "Light theme"
+                } else {
+                    "Dark theme"
+                };
                 if ui.small_button(theme_label).clicked() {
                     self.theme = if self.theme.dark {
                         Theme::light()
@@ -174,7 +178,10 @@ impl PlantViewApp {
         let (text, abnormal) = match &status.connection {
             ConnState::Connected => (format!("MQTT connected · {}", status.broker), false),
             ConnState::Connecting => (format!("MQTT connecting… · {}", status.broker), true),
-            ConnState::Disconnected { reason, retry_in_ms } => (
+            ConnState::Disconnected {
+                reason,
+                retry_in_ms,
+            } => (
                 format!(
                     "MQTT DISCONNECTED · {} · retry in {:.1} s",
                     reason,
@@ -266,10 +273,7 @@ impl PlantViewApp {
                     let rows = [
                         ("Value", format::value_with_unit(cfg, &state)),
                         ("Quality", state.quality.to_string()),
-                        (
-                            "Reason",
-                            state.reason.as_deref().unwrap_or("—").to_owned(),
-                        ),
+                        ("Reason", state.reason.as_deref().unwrap_or("—").to_owned()),
                         ("Source time", format::local_datetime(state.source_ts_ms)),
                         ("Received", format::local_datetime(state.recv_ts_ms)),
                         ("Updates", state.updates.to_string()),

@@ -62,7 +62,10 @@ pub fn local_time(ts_ms: i64) -> String {
     chrono::Local
         .timestamp_millis_opt(ts_ms)
         .single()
-        .map_or_else(|| "--:--:--".to_owned(), |t| t.format("%H:%M:%S").to_string())
+        .map_or_else(
+            || "--:--:--".to_owned(),
+            |t| t.format("%H:%M:%S").to_string(),
+        )
 }
 
 /// Local date and time `YYYY-MM-DD HH:MM:SS.mmm`.

@@ -55,10 +55,7 @@ pub fn screen_ui(
 
     let mut clicked = None;
     for (w, (id1, id2)) in screen.file.widgets.iter().zip(&ids) {
-        let r = Rect::from_min_size(
-            origin + vec2(w.x, w.y) * scale,
-            vec2(w.w, w.h) * scale,
-        );
+        let r = Rect::from_min_size(origin + vec2(w.x, w.y) * scale, vec2(w.w, w.h) * scale);
         let painting = Painting {
             theme,
             scale,

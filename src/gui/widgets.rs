@@ -2,7 +2,10 @@
 //! pipe and group. Each one sizes itself to its rect, shows quality (a stale or bad value never
 //! looks like a good one) and gives itself an accessible label.
 
-use egui::{Align2, Color32, Pos2, Rect, Response, Role, Sense, Shape, Stroke, StrokeKind, Ui, Vec2, WidgetInfo, pos2, vec2};
+use egui::{
+    Align2, Color32, Pos2, Rect, Response, Role, Sense, Shape, Stroke, StrokeKind, Ui, Vec2,
+    WidgetInfo, pos2, vec2,
+};
 
 use crate::engine::{Quality, TagState};
 use crate::project::{TagConfig, WidgetConfig, WidgetKind};
@@ -23,11 +26,17 @@ impl TagView<'_> {
     }
 
     fn as_bool(&self) -> Option<bool> {
-        self.state.value.as_ref().and_then(crate::engine::Value::as_bool)
+        self.state
+            .value
+            .as_ref()
+            .and_then(crate::engine::Value::as_bool)
     }
 
     fn as_f64(&self) -> Option<f64> {
-        self.state.value.as_ref().and_then(crate::engine::Value::as_f64)
+        self.state
+            .value
+            .as_ref()
+            .and_then(crate::engine::Value::as_f64)
     }
 
     /// Fraction of the engineering range (0..=1), if numeric.
@@ -162,7 +171,13 @@ fn quality_overlay(ui: &Ui, rect: Rect, q: Quality, p: &Painting<'_>) {
 
 fn dashed_border(ui: &Ui, rect: Rect, p: &Painting<'_>) {
     let r = rect.shrink(0.5);
-    let pts = [r.left_top(), r.right_top(), r.right_bottom(), r.left_bottom(), r.left_top()];
+    let pts = [
+        r.left_top(),
+        r.right_top(),
+        r.right_bottom(),
+        r.left_bottom(),
+        r.left_top(),
+    ];
     let stroke = Stroke::new(s(p, 1.5).max(1.0), p.theme.text_dim);
     ui.painter()
         .extend(Shape::dashed_line(&pts, stroke, s(p, 5.0), s(p, 3.0)));
@@ -206,7 +221,13 @@ fn value(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
         StrokeKind::Inside,
     );
     let pad = s(p, 6.0);
-    caption(ui, rect.left_top() + vec2(pad, s(p, 3.0)), Align2::LEFT_TOP, label_of(w, p), p);
+    caption(
+        ui,
+        rect.left_top() + vec2(pad, s(p, 3.0)),
+        Align2::LEFT_TOP,
+        label_of(w, p),
+        p,
+    );
     if let Some(tag) = p.tag {
         let (num, unit) = (value_text(tag.cfg, tag.state), unit_of(tag));
         let colour = value_colour(tag, p);
@@ -234,7 +255,10 @@ fn value(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
 }
 
 fn unit_of<'a>(tag: TagView<'a>) -> &'a str {
-    if matches!(tag.state.value, Some(crate::engine::Value::Number(_)) | None) {
+    if matches!(
+        tag.state.value,
+        Some(crate::engine::Value::Number(_)) | None
+    ) {
         &tag.cfg.unit
     } else {
         ""
@@ -245,20 +269,32 @@ fn bar(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     let Some(tag) = p.tag else { return };
     let painter = ui.painter();
     let label_h = s(p, 16.0);
-    caption(ui, rect.left_top(), Align2::LEFT_TOP, label_of(w, p), p);
+    if w.vertical {
+        caption(ui, rect.center_top(), Align2::CENTER_TOP, label_of(w, p), p);
+    } else {
+        caption(ui, rect.left_top(), Align2::LEFT_TOP, label_of(w, p), p);
+    }
     let text = value_with_unit(tag.cfg, tag.state);
     let body = Rect::from_min_max(rect.left_top() + vec2(0.0, label_h), rect.right_bottom());
     let frac = tag.fraction().unwrap_or(0.0);
     let (track, fill, text_pos, text_anchor) = if w.vertical {
+        // Value under the track, so neighbouring bars never cover it.
+        let value_h = s(p, 18.0);
+        let track_w = body.width().min(s(p, 28.0));
         let track = Rect::from_min_max(
-            body.left_top(),
-            pos2(body.left() + body.width().min(s(p, 28.0)), body.bottom()),
+            pos2(body.center().x - track_w / 2.0, body.top()),
+            pos2(body.center().x + track_w / 2.0, body.bottom() - value_h),
         );
         let fill = Rect::from_min_max(
             pos2(track.left(), track.bottom() - track.height() * frac),
             track.right_bottom(),
         );
-        (track, fill, pos2(track.right() + s(p, 6.0), body.center().y), Align2::LEFT_CENTER)
+        (
+            track,
+            fill,
+            pos2(body.center().x, body.bottom()),
+            Align2::CENTER_BOTTOM,
+        )
     } else {
         let track = Rect::from_min_max(
             body.left_top(),
@@ -268,13 +304,38 @@ fn bar(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
             track.left_top(),
             pos2(track.left() + track.width() * frac, track.bottom()),
         );
-        (track, fill, pos2(track.right(), track.bottom() + s(p, 2.0)), Align2::RIGHT_TOP)
+        (
+            track,
+            fill,
+            pos2(track.right(), track.bottom() + s(p, 2.0)),
+            Align2::RIGHT_TOP,
+        )
     };
-    painter.rect(track, 1.0, p.theme.bar_track, Stroke::new(1.0, p.theme.field_stroke), StrokeKind::Inside);
+    painter.rect(
+        track,
+        1.0,
+        p.theme.bar_track,
+        Stroke::new(1.0, p.theme.field_stroke),
+        StrokeKind::Inside,
+    );
     if tag.state.value.is_some() {
-        painter.rect_filled(fill, 1.0, if tag.good() { p.theme.bar_fill } else { p.theme.hatch.gamma_multiply(0.4) });
+        painter.rect_filled(
+            fill,
+            1.0,
+            if tag.good() {
+                p.theme.bar_fill
+            } else {
+                p.theme.hatch.gamma_multiply(0.4)
+            },
+        );
     }
-    painter.text(text_pos, text_anchor, text, theme::mono(s(p, 13.0)), value_colour(tag, p));
+    painter.text(
+        text_pos,
+        text_anchor,
+        text,
+        theme::mono(s(p, 13.0)),
+        value_colour(tag, p),
+    );
     if !tag.good() {
         dashed_border(ui, track, p);
         quality_overlay(ui, track, tag.state.quality, p);
@@ -292,14 +353,26 @@ fn tank(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
         rect.right_bottom() - vec2(0.0, value_h),
     );
     let radius = (body.width() * 0.18).min(s(p, 14.0));
-    painter.rect(body, radius, p.theme.field_bg, Stroke::NONE, StrokeKind::Inside);
+    painter.rect(
+        body,
+        radius,
+        p.theme.field_bg,
+        Stroke::NONE,
+        StrokeKind::Inside,
+    );
     if let Some(frac) = tag.fraction() {
         let level = Rect::from_min_max(
             pos2(body.left(), body.bottom() - body.height() * frac),
             body.right_bottom(),
         );
-        let fill = if tag.good() { p.theme.liquid } else { p.theme.hatch.gamma_multiply(0.35) };
-        painter.with_clip_rect(level).rect_filled(body, radius, fill);
+        let fill = if tag.good() {
+            p.theme.liquid
+        } else {
+            p.theme.hatch.gamma_multiply(0.35)
+        };
+        painter
+            .with_clip_rect(level)
+            .rect_filled(body, radius, fill);
     }
     painter.rect_stroke(body, radius, p.theme.stroke(s(p, 1.5)), StrokeKind::Inside);
     painter.text(
@@ -334,7 +407,11 @@ fn rotating(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     painter.circle(c, r, fill, stroke);
     if w.kind == WidgetKind::Pump {
         // Triangle pointing to the outlet (right).
-        let pts = vec![c + vec2(-r * 0.45, -r * 0.55), c + vec2(r * 0.65, 0.0), c + vec2(-r * 0.45, r * 0.55)];
+        let pts = vec![
+            c + vec2(-r * 0.45, -r * 0.55),
+            c + vec2(r * 0.65, 0.0),
+            c + vec2(-r * 0.45, r * 0.55),
+        ];
         painter.add(Shape::convex_polygon(pts, symbol, Stroke::NONE));
     } else {
         for i in 0..4 {
@@ -342,7 +419,11 @@ fn rotating(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
             let a = std::f32::consts::FRAC_PI_2 * i as f32 + 0.35;
             let tip = c + Vec2::angled(a) * r * 0.8;
             let side = c + Vec2::angled(a + 0.6) * r * 0.45;
-            painter.add(Shape::convex_polygon(vec![c, side, tip], symbol, Stroke::NONE));
+            painter.add(Shape::convex_polygon(
+                vec![c, side, tip],
+                symbol,
+                Stroke::NONE,
+            ));
         }
     }
     let state = match p.tag {
@@ -356,12 +437,23 @@ fn rotating(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
         Align2::CENTER_BOTTOM,
         format!("{label}  {text}"),
         theme::font(s(p, theme::LABEL_SIZE)),
-        if fault { p.theme.text } else { p.theme.text_dim },
+        if fault {
+            p.theme.text
+        } else {
+            p.theme.text_dim
+        },
     );
     if fault {
-        let badge = Rect::from_center_size(c + vec2(r * 0.8, -r * 0.8), vec2(s(p, 14.0), s(p, 14.0)));
+        let badge =
+            Rect::from_center_size(c + vec2(r * 0.8, -r * 0.8), vec2(s(p, 14.0), s(p, 14.0)));
         painter.rect_filled(badge, 2.0, p.theme.badge_bg);
-        painter.text(badge.center(), Align2::CENTER_CENTER, "F", theme::font(s(p, 11.0)), p.theme.badge_text);
+        painter.text(
+            badge.center(),
+            Align2::CENTER_CENTER,
+            "F",
+            theme::font(s(p, 11.0)),
+            p.theme.badge_text,
+        );
     }
     let q = worst_quality(p);
     if q != Quality::Good {
@@ -401,13 +493,19 @@ fn valve(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     let right = vec![c, c + vec2(hw, -hh), c + vec2(hw, hh)];
     let stroke = p.theme.stroke(s(p, 1.5));
     for tri in [left, right] {
-        painter.add(Shape::convex_polygon(tri.clone(), p.theme.equipment_off, Stroke::NONE));
+        painter.add(Shape::convex_polygon(
+            tri.clone(),
+            p.theme.equipment_off,
+            Stroke::NONE,
+        ));
         if open_frac > 0.0 {
             // Fill from the centre line outwards in proportion to the opening.
             let clip = Rect::from_center_size(c, vec2(2.0 * hw, 2.0 * hh * open_frac));
-            painter
-                .with_clip_rect(clip)
-                .add(Shape::convex_polygon(tri.clone(), p.theme.equipment_on, Stroke::NONE));
+            painter.with_clip_rect(clip).add(Shape::convex_polygon(
+                tri.clone(),
+                p.theme.equipment_on,
+                Stroke::NONE,
+            ));
         }
         painter.add(Shape::closed_line(tri, stroke));
     }
@@ -422,7 +520,11 @@ fn valve(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     painter.text(
         rect.center_bottom(),
         Align2::CENTER_BOTTOM,
-        format!("{}  {}", label_of(w, p), value_with_unit(tag.cfg, tag.state)),
+        format!(
+            "{}  {}",
+            label_of(w, p),
+            value_with_unit(tag.cfg, tag.state)
+        ),
         theme::font(s(p, theme::LABEL_SIZE)),
         value_colour(tag, p),
     );
@@ -438,7 +540,11 @@ fn lamp(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     let r = (rect.height() * 0.32).min(s(p, 9.0));
     let c = pos2(rect.left() + r + s(p, 2.0), rect.center().y);
     let on = tag.as_bool().unwrap_or(false);
-    let fill = if on { p.theme.equipment_on } else { p.theme.equipment_off };
+    let fill = if on {
+        p.theme.equipment_on
+    } else {
+        p.theme.equipment_off
+    };
     painter.circle(c, r, fill, p.theme.stroke(s(p, 1.5)));
     let state = if tag.state.value.is_some() {
         bool_text(tag.cfg, on)
@@ -460,37 +566,39 @@ fn lamp(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
 }
 
 fn text(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
-    let painter = ui.painter();
-    match p.tag {
+    // Static text is the label (taller boxes get a heading size); a bound text shows the value.
+    let (text, size, colour) = match p.tag {
         None => {
-            // Static text: the label; taller boxes get a heading size.
-            let size = if rect.height() >= s(p, 30.0) { 20.0 } else { 13.0 };
-            painter.text(
-                rect.left_center(),
-                Align2::LEFT_CENTER,
-                &w.label,
-                theme::font(s(p, size)),
-                p.theme.text,
-            );
+            let size = if rect.height() >= s(p, 30.0) {
+                20.0
+            } else {
+                13.0
+            };
+            (w.label.clone(), size, p.theme.text)
         }
         Some(tag) => {
+            let value = value_with_unit(tag.cfg, tag.state);
             let text = if w.label.is_empty() {
-                value_with_unit(tag.cfg, tag.state)
+                value
             } else {
-                format!("{}: {}", w.label, value_with_unit(tag.cfg, tag.state))
+                format!("{}: {value}", w.label)
             };
-            painter.text(
-                rect.left_center(),
-                Align2::LEFT_CENTER,
-                text,
-                theme::font(s(p, 13.0)),
-                value_colour(tag, p),
-            );
-            if !tag.good() {
-                dashed_border(ui, rect, p);
-                quality_overlay(ui, rect, tag.state.quality, p);
-            }
+            (text, 13.0, value_colour(tag, p))
         }
+    };
+    // Wrap inside the widget's box, never spill over the screen.
+    let galley = ui
+        .painter()
+        .layout(text, theme::font(s(p, size)), colour, rect.width().max(1.0));
+    let top = (rect.center().y - galley.size().y / 2.0).max(rect.top());
+    ui.painter()
+        .with_clip_rect(rect.expand(2.0))
+        .galley(pos2(rect.left(), top), galley, colour);
+    if let Some(tag) = p.tag
+        && !tag.good()
+    {
+        dashed_border(ui, rect, p);
+        quality_overlay(ui, rect, tag.state.quality, p);
     }
 }
 
@@ -509,7 +617,11 @@ fn pipe(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     let mid = a + (b - a) * 0.5;
     let n = vec2(-dir.y, dir.x);
     let h = s(p, 6.0);
-    let pts = vec![mid + dir * h, mid - dir * h * 0.6 + n * h * 0.8, mid - dir * h * 0.6 - n * h * 0.8];
+    let pts = vec![
+        mid + dir * h,
+        mid - dir * h * 0.6 + n * h * 0.8,
+        mid - dir * h * 0.6 - n * h * 0.8,
+    ];
     painter.add(Shape::convex_polygon(pts, p.theme.pipe, Stroke::NONE));
     if !w.label.is_empty() {
         caption(ui, mid - n * s(p, 4.0), Align2::CENTER_BOTTOM, &w.label, p);
@@ -518,7 +630,12 @@ fn pipe(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
 
 fn group(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     let painter = ui.painter();
-    painter.rect_stroke(rect, 4.0, Stroke::new(1.0, p.theme.group_stroke), StrokeKind::Inside);
+    painter.rect_stroke(
+        rect,
+        4.0,
+        Stroke::new(1.0, p.theme.group_stroke),
+        StrokeKind::Inside,
+    );
     if !w.label.is_empty() {
         painter.text(
             rect.left_top() + vec2(s(p, 8.0), s(p, 5.0)),

@@ -120,7 +120,12 @@ fn probe(addr: SocketAddr, v5: bool) -> std::io::Result<()> {
     };
     let mut stream = TcpStream::connect_timeout(&target, Duration::from_millis(200))?;
     stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-    let id = b"pv-probe";
+    // A fresh client id per probe: rumqttd 0.20 panics (and poisons the listener) when a client
+    // id whose earlier link failed during set-up connects again.
+    static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = format!("pv-probe-{}-{n}", std::process::id());
+    let id = id.as_bytes();
     let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T'];
     body.push(if v5 { 5 } else { 4 });
     body.extend([0x02, 0x00, 0x0a]); // clean session, keep alive 10 s

@@ -63,7 +63,12 @@ impl ClientSettings {
             ));
         }
         if let Some((topic, payload, retain)) = &self.last_will {
-            opts.set_last_will(LastWill::new(topic, payload.clone(), QoS::AtLeastOnce, *retain));
+            opts.set_last_will(LastWill::new(
+                topic,
+                payload.clone(),
+                QoS::AtLeastOnce,
+                *retain,
+            ));
         }
         let mut net = NetworkOptions::new();
         net.set_tcp_nodelay(true);
@@ -86,7 +91,10 @@ pub enum ConnState {
     Connecting,
     Connected,
     /// Lost or refused; the client retries after `retry_in_ms`.
-    Disconnected { reason: String, retry_in_ms: u64 },
+    Disconnected {
+        reason: String,
+        retry_in_ms: u64,
+    },
 }
 
 /// One received publish.
@@ -262,8 +270,8 @@ pub fn tls_client_config(
             if certs.is_empty() {
                 return Err("client certificate: no PEM certificate found".to_owned());
             }
-            let key = PrivateKeyDer::from_pem_slice(key_pem)
-                .map_err(|e| format!("client key: {e}"))?;
+            let key =
+                PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("client key: {e}"))?;
             builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| format!("client certificate/key: {e}"))?

@@ -37,7 +37,9 @@ impl BrokerUrl {
         };
         let rest = rest.trim_end_matches('/');
         if rest.contains('/') || rest.contains('@') {
-            return Err(err("only host and port are allowed (credentials go in username/password_env)"));
+            return Err(err(
+                "only host and port are allowed (credentials go in username/password_env)",
+            ));
         }
         let default_port = if tls { 8883 } else { 1883 };
         let (host, port) = if let Some(h) = rest.strip_prefix('[') {
@@ -84,9 +86,16 @@ mod tests {
     fn parse() {
         assert_eq!(
             BrokerUrl::parse("mqtt://localhost:1884").unwrap(),
-            BrokerUrl { host: "localhost".into(), port: 1884, tls: false }
+            BrokerUrl {
+                host: "localhost".into(),
+                port: 1884,
+                tls: false
+            }
         );
-        assert_eq!(BrokerUrl::parse("mqtts://broker.example").unwrap().port, 8883);
+        assert_eq!(
+            BrokerUrl::parse("mqtts://broker.example").unwrap().port,
+            8883
+        );
         assert_eq!(BrokerUrl::parse("127.0.0.1:7").unwrap().port, 7);
         assert_eq!(BrokerUrl::parse("mqtt://[::1]:1883").unwrap().host, "::1");
         assert!(BrokerUrl::parse("http://x:1").is_err());

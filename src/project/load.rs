@@ -25,7 +25,11 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(file: impl Into<String>, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             file: file.into(),
             field: field.into(),
@@ -115,14 +119,21 @@ pub fn load(dir: &Path) -> Result<Project, LoadError> {
     }
 }
 
-fn parse_file<T: DeserializeOwned>(dir: &Path, rel: &str, problems: &mut Vec<Problem>) -> Option<T> {
+fn parse_file<T: DeserializeOwned>(
+    dir: &Path,
+    rel: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
     let path = dir.join(rel);
     match fs::metadata(&path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
             problems.push(Problem::new(
                 rel,
                 ".",
-                format!("file is {} bytes, more than the limit of {MAX_FILE_BYTES}", m.len()),
+                format!(
+                    "file is {} bytes, more than the limit of {MAX_FILE_BYTES}",
+                    m.len()
+                ),
             ));
             return None;
         }
@@ -178,7 +189,11 @@ fn check_format(rel: &str, text: &str) -> Option<Problem> {
                     "format {n} was written by a newer PlantView; this build reads up to {FORMAT_VERSION}"
                 ),
             )),
-            _ => Some(Problem::new(rel, "format", format!("unsupported format {v}"))),
+            _ => Some(Problem::new(
+                rel,
+                "format",
+                format!("unsupported format {v}"),
+            )),
         },
     }
 }

@@ -73,7 +73,10 @@ pub struct ExternalBroker {
     pub password_env: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
-    #[serde(default = "default_keep_alive", skip_serializing_if = "is_default_keep_alive")]
+    #[serde(
+        default = "default_keep_alive",
+        skip_serializing_if = "is_default_keep_alive"
+    )]
     pub keep_alive_s: u16,
 }
 
@@ -140,7 +143,10 @@ pub struct TagConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub states: Option<[String; 2]>,
     /// No update for this long turns the tag stale. `0` disables.
-    #[serde(default = "default_stale_after", skip_serializing_if = "is_default_stale_after")]
+    #[serde(
+        default = "default_stale_after",
+        skip_serializing_if = "is_default_stale_after"
+    )]
     pub stale_after_s: f64,
 }
 

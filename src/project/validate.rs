@@ -70,7 +70,10 @@ pub fn validate(project: &Project) -> Vec<Problem> {
             out.push(Problem::new(
                 pj,
                 at("name"),
-                format!("`{}` contains the character {c:?}, which is not allowed", tag.name),
+                format!(
+                    "`{}` contains the character {c:?}, which is not allowed",
+                    tag.name
+                ),
             ));
         } else if !names.insert(tag.name.as_str()) {
             out.push(Problem::new(
@@ -151,13 +154,21 @@ pub fn validate(project: &Project) -> Vec<Problem> {
             if w.id.is_empty() {
                 out.push(Problem::new(&sf, at("id"), "must not be empty"));
             } else if !ids.insert(w.id.as_str()) {
-                out.push(Problem::new(&sf, at("id"), format!("duplicate widget id `{}`", w.id)));
+                out.push(Problem::new(
+                    &sf,
+                    at("id"),
+                    format!("duplicate widget id `{}`", w.id),
+                ));
             }
             if !(w.w > 0.0 && w.h > 0.0 && w.w.is_finite() && w.h.is_finite()) {
                 out.push(Problem::new(&sf, at("w"), "width and height must be > 0"));
             }
             if !(w.x.is_finite() && w.y.is_finite()) {
-                out.push(Problem::new(&sf, at("x"), "position must be a finite number"));
+                out.push(Problem::new(
+                    &sf,
+                    at("x"),
+                    "position must be a finite number",
+                ));
             }
             for (field, binding) in [("tag", &w.tag), ("tag2", &w.tag2)] {
                 if let Some(name) = binding

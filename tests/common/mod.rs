@@ -42,7 +42,10 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -52,7 +55,8 @@ pub fn write_project(dir: &Path, project_json: &str, screens: &[(&str, &str)]) {
     std::fs::create_dir_all(dir.join("screens")).expect("mkdir");
     std::fs::write(dir.join("project.json"), project_json).expect("write project");
     for (stem, text) in screens {
-        std::fs::write(dir.join("screens").join(format!("{stem}.json")), text).expect("write screen");
+        std::fs::write(dir.join("screens").join(format!("{stem}.json")), text)
+            .expect("write screen");
     }
 }
 

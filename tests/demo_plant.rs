@@ -1,0 +1,122 @@
+//! The bundled demo end to end: the simulator publishes through the embedded broker and every
+//! demo tag turns good; `serve` runs headless and stops cleanly on SIGTERM; `sim` runs alone
+//! against any broker.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{demo_project_dir, free_addr_pair, wait_for};
+use plantview::engine::{self, EngineOptions, Quality};
+
+#[test]
+fn every_demo_tag_turns_good_from_the_simulator() {
+    let project = plantview::project::load(&demo_project_dir()).expect("demo loads");
+    let data = tempfile::tempdir().expect("tmp");
+    let options = EngineOptions {
+        broker_listen: Some(free_addr_pair()),
+        data_dir: Some(data.path().to_owned()),
+        ..Default::default()
+    };
+    let h = engine::start(project, &options).expect("engine");
+    assert!(h.status().simulator, "the demo project runs its simulator");
+    // Slow tags publish every 5 s.
+    wait_for(Duration::from_secs(15), "all demo tags good", || {
+        h.tags
+            .read(|states| states.iter().all(|s| s.quality == Quality::Good))
+            .then_some(())
+    });
+    // Values move: a 10 Hz tag updates many times a second.
+    let id = h.tags.id("AHU1.DuctStatic");
+    if let Some(id) = id {
+        let before = h.tags.get(id).expect("tag").updates;
+        std::thread::sleep(Duration::from_millis(1000));
+        let after = h.tags.get(id).expect("tag").updates;
+        assert!(
+            after - before >= 5,
+            "10 Hz tag updated {} times in 1 s",
+            after - before
+        );
+    }
+}
+
+#[test]
+fn serve_runs_headless_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .arg("serve")
+        .arg(demo_project_dir())
+        .args(["--broker-listen", &addr.to_string()])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    // The embedded broker comes up and the simulator's data flows through it.
+    let mut sub = common::Publisher::connect(addr);
+    sub.publish("probe/alive", "1");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "serve keeps running"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("poll") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "clean shutdown exits 0: {exit:?}");
+}
+
+#[test]
+fn sim_cli_feeds_a_separate_engine() {
+    let addr = free_addr_pair();
+    let _broker = plantview::mqtt::EmbeddedBroker::start(addr, None).expect("broker");
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .args(["sim", "--broker", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sim");
+    let project = plantview::project::load(&demo_project_dir()).expect("demo");
+    let data = tempfile::tempdir().expect("tmp");
+    let options = EngineOptions {
+        broker_url: Some(format!("mqtt://{addr}")),
+        data_dir: Some(data.path().to_owned()),
+        simulator: Some(false),
+        ..Default::default()
+    };
+    let h = engine::start(project, &options).expect("engine");
+    wait_for(
+        Duration::from_secs(10),
+        "AHU1.SupplyTemp good from `plantview sim`",
+        || {
+            h.tags
+                .get_by_name("AHU1.SupplyTemp")
+                .filter(|s| s.quality == Quality::Good)
+        },
+    );
+    let _ = sim.kill();
+    let _ = sim.wait();
+    // The simulator's Last Will marks the plant offline when it vanishes.
+    if let Some(id) = h.tags.id("Sim.Status") {
+        wait_for(Duration::from_secs(30), "offline via Last Will", || {
+            let s = h.tags.get(id)?;
+            (s.value.as_ref().map(ToString::to_string).as_deref() == Some("offline")).then_some(())
+        });
+    }
+}
