@@ -50,6 +50,9 @@ pub struct Overrides {
     /// Do not run the built-in plant simulator.
     #[arg(long, global = true)]
     pub no_sim: bool,
+    /// Do not record history.
+    #[arg(long, global = true)]
+    pub no_history: bool,
 }
 
 impl Overrides {
@@ -65,6 +68,7 @@ impl Overrides {
             } else {
                 None
             },
+            no_history: self.no_history,
         }
     }
 }
@@ -80,6 +84,14 @@ pub enum Cmd {
     Check {
         /// Project folder.
         project: PathBuf,
+    },
+    /// Show what the historian recorded (e.g. by `serve`).
+    History {
+        /// Project folder.
+        project: PathBuf,
+        /// Per-tag sample counts and time spans.
+        #[arg(long)]
+        stats: bool,
     },
     /// Run the demo plant simulator alone against any broker.
     Sim {
@@ -142,6 +154,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &cli.overrides.engine_options(),
         ),
         Some(Cmd::Check { project }) => Ok(check(&project)),
+        Some(Cmd::History { project, stats }) => {
+            history(&project, cli.overrides.data_dir.as_deref(), stats)
+        }
         Some(Cmd::Sim { broker, prefix }) => sim(&broker, prefix),
         Some(Cmd::Broker { listen }) => broker(listen),
         Some(Cmd::Bench { what }) => crate::bench::run(&what),
@@ -188,6 +203,51 @@ fn check(dir: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn history(dir: &Path, data_dir: Option<&Path>, stats: bool) -> anyhow::Result<ExitCode> {
+    let data = data_dir.map_or_else(|| dir.join("data"), Path::to_owned);
+    let path = crate::history::history_path(&data);
+    anyhow::ensure!(
+        path.exists(),
+        "no history at {} (run `plantview serve {}` first, or give --data-dir)",
+        path.display(),
+        dir.display()
+    );
+    let reader = crate::history::HistoryReader::open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if !stats {
+        println!(
+            "{}: {} tags (add --stats for counts and spans)",
+            path.display(),
+            reader.tags()?.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = reader.stats()?;
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(3).max(3);
+    println!(
+        "{:<width$}  {:>10}  {:<23}  {:<23}  span",
+        "tag", "samples", "first (local)", "last (local)"
+    );
+    let mut total = 0;
+    for r in &rows {
+        total += r.count;
+        let fmt = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), crate::engine::format_local_ms);
+        let span = match (r.first_ts, r.last_ts) {
+            (Some(a), Some(b)) => crate::engine::format_duration_ms(b - a),
+            _ => "-".to_owned(),
+        };
+        println!(
+            "{:<width$}  {:>10}  {:<23}  {:<23}  {span}",
+            r.name,
+            r.count,
+            fmt(r.first_ts),
+            fmt(r.last_ts)
+        );
+    }
+    println!("{} tags, {total} samples in {}", rows.len(), path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(dir: &Path, options: &EngineOptions) -> anyhow::Result<ExitCode> {

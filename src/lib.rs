@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod engine;
 pub mod gui;
+pub mod history;
 pub mod mqtt;
 pub mod project;
 pub mod sim;

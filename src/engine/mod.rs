@@ -14,7 +14,9 @@ pub use command::{Command, CommandId, EngineEvent};
 pub use decode::{Payload, parse_bool, parse_number};
 pub use ingest::Router;
 pub use tags::{FEED_CAPACITY, TagStore};
-pub use value::{Quality, TagChange, TagId, TagState, Value, now_ms};
+pub use value::{
+    Quality, TagChange, TagId, TagState, Value, format_duration_ms, format_local_ms, now_ms,
+};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +41,8 @@ pub struct EngineOptions {
     pub data_dir: Option<PathBuf>,
     /// Force the simulator on or off (default: the project's setting).
     pub simulator: Option<bool>,
+    /// Do not record history (default: record into `<data dir>/history.sqlite`).
+    pub no_history: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +84,23 @@ pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<EngineEvent>,
     shutdown: CancellationToken,
+    history: Option<crate::history::Historian>,
+    /// Why history is off, when it could not start.
+    history_error: Option<String>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl EngineHandle {
+    /// The historian's state (`None` when history is off).
+    pub fn history_status(&self) -> Option<crate::history::HistoryStatus> {
+        self.history.as_ref().map(crate::history::Historian::status)
+    }
+
+    /// Why history could not start, if it could not.
+    pub fn history_error(&self) -> Option<&str> {
+        self.history_error.as_deref()
+    }
+
     pub fn status(&self) -> EngineStatus {
         self.status.read().clone()
     }
@@ -115,6 +132,9 @@ impl EngineHandle {
 
     fn stop(&mut self) {
         self.shutdown.cancel();
+        if let Some(h) = self.history.take() {
+            h.stop(); // final flush before the runtime goes
+        }
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_timeout(Duration::from_secs(2));
         }
@@ -168,6 +188,27 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     let (events, _) = broadcast::channel(1024);
     let (commands, command_rx) = mpsc::channel(256);
     let shutdown = CancellationToken::new();
+
+    // History subscribes to the change feed before any data flows.
+    let (history, history_error) = if options.no_history {
+        (None, None)
+    } else {
+        let path = crate::history::history_path(&status.read().data_dir);
+        match crate::history::Historian::start(
+            &path,
+            &project,
+            &tags,
+            runtime.handle(),
+            shutdown.clone(),
+        ) {
+            Ok(h) => (Some(h), None),
+            Err(e) => {
+                let why = format!("history off: cannot open {}: {e}", path.display());
+                tracing::error!("{why}");
+                (None, Some(why))
+            }
+        }
+    };
 
     let router = Router::new(&project.file.tags, tags.clone());
     let subscriber = Subscriber::new(settings.clone(), &router.filters());
@@ -245,6 +286,8 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         commands,
         events,
         shutdown,
+        history,
+        history_error,
         runtime: Some(runtime),
     })
 }

@@ -121,3 +121,32 @@ pub struct TagChange {
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// Local time `YYYY-MM-DD HH:MM:SS.mmm` of a UTC ms timestamp (for CLI output and logs).
+pub fn format_local_ms(ts_ms: i64) -> String {
+    use chrono::TimeZone as _;
+    chrono::Local
+        .timestamp_millis_opt(ts_ms)
+        .single()
+        .map_or_else(
+            || format!("{ts_ms} ms"),
+            |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        )
+}
+
+/// `3d 04:05:06` / `04:05:06.7`.
+pub fn format_duration_ms(ms: i64) -> String {
+    let ms = ms.max(0);
+    let (d, rem) = (ms / 86_400_000, ms % 86_400_000);
+    let (h, m, s, frac) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}.{:01}", frac / 100)
+    }
+}

@@ -161,10 +161,14 @@ impl Subscriber {
         } = self;
         let mut backoff = BACKOFF_MIN;
         on_state(ConnState::Connecting);
+        // One cancellation future for the whole loop: creating one per message would register and
+        // deregister a waiter (a lock) on every publish.
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let event = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => break,
+                () = &mut cancelled => break,
                 event = eventloop.poll() => event,
             };
             match event {
@@ -201,7 +205,7 @@ impl Subscriber {
                         retry_in_ms: u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
                     });
                     tokio::select! {
-                        () = shutdown.cancelled() => break,
+                        () = &mut cancelled => break,
                         () = tokio::time::sleep(backoff) => {}
                     }
                     backoff = (backoff * 2).min(BACKOFF_MAX);

@@ -21,6 +21,8 @@ pub struct ProjectFile {
     /// Run the built-in demo plant simulator inside the engine (demo projects only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulator: Option<SimulatorConfig>,
+    #[serde(default, skip_serializing_if = "HistorySettings::is_default")]
+    pub history: HistorySettings,
     #[serde(default)]
     pub tags: Vec<TagConfig>,
     /// Screen order in the navigation list, by file stem (`screens/<stem>.json`). Screens not
@@ -148,6 +150,91 @@ pub struct TagConfig {
         skip_serializing_if = "is_default_stale_after"
     )]
     pub stale_after_s: f64,
+    /// How the historian records this tag (default: every change, at least every 10 min).
+    #[serde(default, skip_serializing_if = "HistoryConfig::is_default")]
+    pub history: HistoryConfig,
+}
+
+/// Per-tag history settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A numeric change smaller than this is not stored (0 = store every change).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deadband: f64,
+    /// Whether `deadband` is a percentage of the tag's range instead of engineering units.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deadband_percent: bool,
+    /// Store at most one value per this many seconds (0 = no limit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_interval_s: f64,
+    /// Store the value at least this often even if unchanged (0 = never repeat).
+    #[serde(
+        default = "default_max_interval",
+        skip_serializing_if = "is_default_max_interval"
+    )]
+    pub max_interval_s: f64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            deadband: 0.0,
+            deadband_percent: false,
+            min_interval_s: 0.0,
+            max_interval_s: default_max_interval(),
+        }
+    }
+}
+
+impl HistoryConfig {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn default_max_interval() -> f64 {
+    600.0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_default_max_interval(v: &f64) -> bool {
+    *v == default_max_interval()
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// Project-wide history settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Samples older than this are pruned; summaries are kept 10× longer.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: f64,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        Self {
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+impl HistorySettings {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn default_retention_days() -> f64 {
+    400.0
 }
 
 fn default_stale_after() -> f64 {

@@ -57,6 +57,15 @@ pub fn validate(project: &Project) -> Vec<Problem> {
         }
     }
 
+    let r = file.history.retention_days;
+    if !(r.is_finite() && r > 0.0) {
+        out.push(Problem::new(
+            pj,
+            "history.retention_days",
+            "must be a number of days > 0",
+        ));
+    }
+
     let mut names = HashSet::new();
     for (i, tag) in file.tags.iter().enumerate() {
         let at = |field: &str| format!("tags[{i}].{field}");
@@ -124,6 +133,30 @@ pub fn validate(project: &Project) -> Vec<Problem> {
                 pj,
                 at("stale_after_s"),
                 "must be a number of seconds ≥ 0 (0 disables)",
+            ));
+        }
+        let h = &tag.history;
+        for (field, v) in [
+            ("history.deadband", h.deadband),
+            ("history.min_interval_s", h.min_interval_s),
+            ("history.max_interval_s", h.max_interval_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                out.push(Problem::new(pj, at(field), "must be a number ≥ 0"));
+            }
+        }
+        if h.deadband_percent && tag.range.is_none() {
+            out.push(Problem::new(
+                pj,
+                at("history.deadband_percent"),
+                "a deadband in percent needs the tag's range",
+            ));
+        }
+        if h.max_interval_s > 0.0 && h.max_interval_s < h.min_interval_s {
+            out.push(Problem::new(
+                pj,
+                at("history.max_interval_s"),
+                "must not be below min_interval_s",
             ));
         }
         if tag.decimals.is_some_and(|d| d > 12) {
