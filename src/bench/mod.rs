@@ -1,6 +1,7 @@
 //! `plantview bench ...`: measurements of the hot paths, each beside a baseline run in the same
 //! process.
 
+mod history;
 mod ingest;
 
 use clap::Subcommand;
@@ -9,10 +10,17 @@ use clap::Subcommand;
 pub enum BenchCmd {
     /// MQTT ingest: embedded broker → engine tag store vs a bare counting subscriber.
     Ingest(ingest::IngestArgs),
+    /// Historian inserts vs raw rusqlite, and bucket query times.
+    History(history::HistoryArgs),
+    /// A history writer for the kill -9 test (runs until killed).
+    #[command(hide = true)]
+    HistoryChild(history::HistoryChildArgs),
 }
 
 pub fn run(cmd: &BenchCmd) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         BenchCmd::Ingest(args) => ingest::run(args),
+        BenchCmd::History(args) => history::run(args),
+        BenchCmd::HistoryChild(args) => history::child(args),
     }
 }
