@@ -80,6 +80,32 @@ fn serve_runs_headless_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "clean shutdown exits 0: {exit:?}");
+
+    // What serve recorded is visible with `plantview history --stats`.
+    let out = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .arg("history")
+        .arg(demo_project_dir())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--stats")
+        .output()
+        .expect("history --stats");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("AHU1.SupplyTemp "))
+        .unwrap_or_else(|| panic!("AHU1.SupplyTemp in:\n{text}"));
+    let count: i64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("sample count column");
+    assert!(count >= 1, "{line}");
+    assert!(
+        text.contains("tags,") && text.contains("samples in"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -264,3 +264,51 @@ fn locked_database_degrades_spills_and_recovers_without_loss() {
         "spill replayed and removed"
     );
 }
+
+#[test]
+fn engine_records_changes_and_quality_gaps() {
+    use plantview::engine::{self, EngineOptions};
+    let dir = tempfile::tempdir().expect("tmp");
+    let addr = common::free_addr_pair();
+    let project = format!(
+        r#"{{ "format": 1, "name": "H", "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [
+    {{ "name": "T", "topic": "t", "history": {{ "deadband": 0.5 }} }},
+    {{ "name": "Off", "topic": "off", "history": {{ "enabled": false }} }}
+  ] }}"#
+    );
+    common::write_project(dir.path(), &project, &[]);
+    let p = plantview::project::load(dir.path()).expect("valid");
+    let h = engine::start(p, &EngineOptions::default()).expect("engine");
+    let mut publisher = common::Publisher::connect(addr);
+    for v in ["1.0", "1.2", "2.0", "oops", "3.0"] {
+        publisher.publish("t", v);
+        publisher.publish("off", v);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for(Duration::from_secs(10), "last value", || {
+        (h.tags.get_by_name("T")?.value == Some(plantview::engine::Value::Number(3.0)))
+            .then_some(())
+    });
+    let path = history::history_path(&h.status().data_dir);
+    h.shutdown(); // flushes
+    let reader = HistoryReader::open(&path).expect("reader");
+    let id = reader.tag_id("T").expect("q").expect("T recorded");
+    let rows = reader.raw(id, 0, i64::MAX).expect("raw");
+    let seen: Vec<(Option<f64>, Quality)> = rows.iter().map(|r| (r.value, r.quality)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Some(1.0), Quality::Good),
+            // 1.2 is inside the 0.5 deadband: not stored.
+            (Some(2.0), Quality::Good),
+            (None, Quality::Bad), // the garbage payload: a gap, not a line
+            (Some(3.0), Quality::Good),
+        ]
+    );
+    let off = reader.tag_id("Off").expect("q").expect("known");
+    assert!(
+        reader.raw(off, 0, i64::MAX).expect("raw").is_empty(),
+        "history disabled"
+    );
+}

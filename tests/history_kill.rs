@@ -13,8 +13,10 @@ const RATE: i64 = 10_000;
 
 fn stored_max(db: &std::path::Path) -> Option<i64> {
     let conn = rusqlite::Connection::open(db).expect("open");
-    conn.query_row("SELECT MAX(ts) FROM samples WHERE tag = 1", [], |r| r.get(0))
-        .expect("query")
+    conn.query_row("SELECT MAX(ts) FROM samples WHERE tag = 1", [], |r| {
+        r.get(0)
+    })
+    .expect("query")
 }
 
 #[test]
@@ -24,7 +26,13 @@ fn kill_nine_loses_at_most_the_last_batch() {
     let mut rng = SmallRng::seed_from_u64(42);
     for round in 0..22 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
-            .args(["bench", "history-child", "--rate", &RATE.to_string(), "--db"])
+            .args([
+                "bench",
+                "history-child",
+                "--rate",
+                &RATE.to_string(),
+                "--db",
+            ])
             .arg(&db)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -36,7 +44,10 @@ fn kill_nine_loses_at_most_the_last_batch() {
             .spawn(move || {
                 let mut last = None;
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if let Some(n) = line.strip_prefix("queued ").and_then(|n| n.parse::<i64>().ok()) {
+                    if let Some(n) = line
+                        .strip_prefix("queued ")
+                        .and_then(|n| n.parse::<i64>().ok())
+                    {
                         last = Some(n);
                     }
                 }
@@ -58,11 +69,21 @@ fn kill_nine_loses_at_most_the_last_batch() {
         );
     }
     let conn = rusqlite::Connection::open(&db).expect("open");
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
     assert_eq!(check, "ok");
     let (count, max): (i64, i64) = conn
-        .query_row("SELECT COUNT(*), MAX(ts) FROM samples WHERE tag = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT COUNT(*), MAX(ts) FROM samples WHERE tag = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("count");
-    assert_eq!(count, max + 1, "no hole: every sample up to the newest stored one is there");
+    assert_eq!(
+        count,
+        max + 1,
+        "no hole: every sample up to the newest stored one is there"
+    );
     assert!(max > RATE * 5, "recorded a meaningful amount ({max})");
 }

@@ -57,7 +57,8 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<std::process::ExitCode> {
             d
         }
         None => {
-            tmp = std::env::temp_dir().join(format!("plantview-bench-history-{}", std::process::id()));
+            tmp = std::env::temp_dir()
+                .join(format!("plantview-bench-history-{}", std::process::id()));
             std::fs::create_dir_all(&tmp)?;
             &tmp
         }
@@ -79,7 +80,9 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<std::process::ExitCode> {
     {
         let tx = raw.transaction()?;
         {
-            let mut stmt = tx.prepare("INSERT INTO samples (tag, ts, value, text, quality) VALUES (?1, ?2, ?3, NULL, 0)")?;
+            let mut stmt = tx.prepare(
+                "INSERT INTO samples (tag, ts, value, text, quality) VALUES (?1, ?2, ?3, NULL, 0)",
+            )?;
             for s in &rows {
                 let v = match s.value {
                     Stored::Number(v) => v,
@@ -106,25 +109,37 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<std::process::ExitCode> {
     h.stop();
     println!("insert raw rusqlite (1 tx, prepared):  {raw_rate:>12.0} rows/s");
     println!("insert historian (with summaries):     {hist_rate:>12.0} rows/s");
-    println!("ratio historian / raw:                 {:>12.2}", hist_rate / raw_rate);
+    println!(
+        "ratio historian / raw:                 {:>12.2}",
+        hist_rate / raw_rate
+    );
 
     // 3. 24 h at 1 Hz → 2,000 buckets, cold (fresh connection, first query).
     let day_path = dir.join("day.sqlite");
     remove_db(&day_path);
     build(&day_path, 86_400)?;
     let (ms, source, n) = cold_query(&day_path, T0, T0 + 86_400_000)?;
-    println!("24 h @ 1 Hz (86,400 rows) → 2,000 buckets, cold: {ms:.2} ms ({n} buckets from {source:?})");
+    println!(
+        "24 h @ 1 Hz (86,400 rows) → 2,000 buckets, cold: {ms:.2} ms ({n} buckets from {source:?})"
+    );
     let (ms_gb, n_gb) = group_by_baseline(&day_path, T0, T0 + 86_400_000)?;
-    println!("  baseline: SQL GROUP BY of the same rows into 2,000 buckets: {ms_gb:.2} ms ({n_gb} buckets)");
+    println!(
+        "  baseline: SQL GROUP BY of the same rows into 2,000 buckets: {ms_gb:.2} ms ({n_gb} buckets)"
+    );
 
     if args.year {
         let year_path = dir.join("year.sqlite");
         remove_db(&year_path);
         let t = Instant::now();
         build(&year_path, 31_536_000)?;
-        println!("  (built 31.5 M rows in {:.0} s)", t.elapsed().as_secs_f64());
+        println!(
+            "  (built 31.5 M rows in {:.0} s)",
+            t.elapsed().as_secs_f64()
+        );
         let (ms, source, n) = cold_query(&year_path, T0, T0 + 31_536_000_000)?;
-        println!("1 year @ 1 Hz (31.5 M rows) → 2,000 buckets, cold: {ms:.2} ms ({n} buckets from {source:?})");
+        println!(
+            "1 year @ 1 Hz (31.5 M rows) → 2,000 buckets, cold: {ms:.2} ms ({n} buckets from {source:?})"
+        );
     }
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(dir);
@@ -133,7 +148,11 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<std::process::ExitCode> {
 }
 
 fn remove_db(path: &Path) {
-    for p in [path.to_owned(), path.with_extension("sqlite-wal"), path.with_extension("sqlite-shm")] {
+    for p in [
+        path.to_owned(),
+        path.with_extension("sqlite-wal"),
+        path.with_extension("sqlite-shm"),
+    ] {
         let _ = std::fs::remove_file(p);
     }
 }
@@ -155,9 +174,15 @@ fn build(path: &Path, seconds: usize) -> anyhow::Result<()> {
 fn cold_query(path: &Path, from: i64, to: i64) -> anyhow::Result<(f64, history::Source, usize)> {
     let t = Instant::now();
     let reader = HistoryReader::open(path)?;
-    let id = reader.tag_id("Bench.Tag")?.ok_or_else(|| anyhow::anyhow!("no tag"))?;
+    let id = reader
+        .tag_id("Bench.Tag")?
+        .ok_or_else(|| anyhow::anyhow!("no tag"))?;
     let b = reader.buckets(id, from, to, 2000)?;
-    Ok((t.elapsed().as_secs_f64() * 1000.0, b.source, b.buckets.len()))
+    Ok((
+        t.elapsed().as_secs_f64() * 1000.0,
+        b.source,
+        b.buckets.len(),
+    ))
 }
 
 fn group_by_baseline(path: &Path, from: i64, to: i64) -> anyhow::Result<(f64, usize)> {
@@ -188,7 +213,11 @@ pub fn child(args: &HistoryChildArgs) -> anyhow::Result<std::process::ExitCode> 
     let mut next = start_ts;
     let mut last_print = Instant::now();
     loop {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let due = start_ts + (begin.elapsed().as_secs_f64() * args.rate as f64) as i64;
         if due > next {
             h.queue().push((next..due).map(|ts| Sample {

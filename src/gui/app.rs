@@ -244,6 +244,8 @@ impl PlantViewApp {
                 ui.separator();
                 ui.label("Simulator running");
             }
+            ui.separator();
+            self.history_status_ui(ui);
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 ui.label(
                     RichText::new(format!("data: {}", status.data_dir.display()))
@@ -251,6 +253,37 @@ impl PlantViewApp {
                 );
             });
         });
+    }
+
+    /// History state: quiet when fine, an inverse badge when degraded or off.
+    fn history_status_ui(&self, ui: &mut Ui) {
+        let badge = |ui: &mut Ui, text: String| {
+            egui::Frame::new()
+                .fill(self.theme.badge_bg)
+                .inner_margin(egui::Margin::symmetric(6, 0))
+                .corner_radius(3.0)
+                .show(ui, |ui| {
+                    ui.label(RichText::new(text).color(self.theme.badge_text).strong());
+                });
+        };
+        match (self.engine.history_status(), self.engine.history_error()) {
+            (Some(h), _) => match &h.degraded {
+                None => {
+                    ui.label(format!("History: {} rows written", h.written));
+                }
+                Some(why) => badge(
+                    ui,
+                    format!(
+                        "HISTORY DEGRADED: {why} · {} queued · {} spilled · {} lost",
+                        h.queued, h.spilled, h.lost
+                    ),
+                ),
+            },
+            (None, Some(err)) => badge(ui, err.to_owned()),
+            (None, None) => {
+                ui.label("History off");
+            }
+        }
     }
 
     fn detail_window_ui(&mut self, ui: &Ui) {
