@@ -96,11 +96,18 @@ pub enum Cmd {
     /// Run the demo plant simulator alone against any broker.
     Sim {
         /// Broker address.
-        #[arg(long, value_name = "HOST:PORT")]
-        broker: String,
+        #[arg(long, value_name = "HOST:PORT", required_unless_present = "backfill")]
+        broker: Option<String>,
         /// Topic prefix.
         #[arg(long, default_value = "plant")]
         prefix: String,
+        /// Instead of running live: simulate the last HOURS faster than real time and record
+        /// them into the history of --project (in its data folder, or --data-dir).
+        #[arg(long, value_name = "HOURS", requires = "project")]
+        backfill: Option<f64>,
+        /// Project whose tags and history the backfill writes.
+        #[arg(long, value_name = "PROJECT_DIR")]
+        project: Option<PathBuf>,
     },
     /// Run only the embedded MQTT broker until SIGINT/SIGTERM.
     Broker {
@@ -157,7 +164,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::History { project, stats }) => {
             history(&project, cli.overrides.data_dir.as_deref(), stats)
         }
-        Some(Cmd::Sim { broker, prefix }) => sim(&broker, prefix),
+        Some(Cmd::Sim {
+            broker,
+            prefix,
+            backfill,
+            project,
+        }) => match (backfill, project, broker) {
+            (Some(hours), Some(dir), _) => {
+                sim_backfill(&dir, cli.overrides.data_dir.as_deref(), hours, &prefix)
+            }
+            (_, _, Some(broker)) => sim(&broker, prefix),
+            _ => anyhow::bail!("give --broker HOST:PORT, or --backfill HOURS --project DIR"),
+        },
         Some(Cmd::Broker { listen }) => broker(listen),
         Some(Cmd::Bench { what }) => crate::bench::run(&what),
     }
@@ -313,6 +331,41 @@ fn sim(broker: &str, prefix: String) -> anyhow::Result<ExitCode> {
         shutdown.cancel();
         let _ = sim.await;
     });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sim_backfill(
+    dir: &Path,
+    data_dir: Option<&Path>,
+    hours: f64,
+    prefix: &str,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        hours > 0.0 && hours <= 24.0 * 400.0,
+        "--backfill takes 0 < HOURS ≤ 9600"
+    );
+    let project = project::load(dir)?;
+    let data = data_dir.map_or_else(|| project.default_data_dir(), Path::to_owned);
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let path = crate::history::history_path(&data);
+    let t = std::time::Instant::now();
+    let report = crate::sim::backfill(
+        &project,
+        &path,
+        hours,
+        crate::engine::now_ms(),
+        prefix,
+        0x5eed,
+    )
+    .map_err(|e| anyhow::anyhow!("backfill into {}: {e}", path.display()))?;
+    println!(
+        "recorded {} samples from {} to {} into {} in {:.1} s",
+        report.samples,
+        crate::engine::format_local_ms(report.from_ms),
+        crate::engine::format_local_ms(report.to_ms),
+        path.display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -312,3 +312,31 @@ fn engine_records_changes_and_quality_gaps() {
         "history disabled"
     );
 }
+
+#[test]
+fn demo_backfill_records_hours_of_plant_history() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let project = plantview::project::load(&common::demo_project_dir()).expect("demo");
+    let path = dir.path().join("history.sqlite");
+    let end = 1_700_000_000_000;
+    let report = plantview::sim::backfill(&project, &path, 2.0, end, "plant", 1).expect("backfill");
+    assert_eq!((report.from_ms, report.to_ms), (end - 7_200_000, end));
+    let reader = HistoryReader::open(&path).expect("reader");
+    let id = reader
+        .tag_id("AHU1.SupplyTemp")
+        .expect("q")
+        .expect("recorded");
+    let rows = reader.raw(id, report.from_ms, report.to_ms).expect("raw");
+    assert!(
+        rows.len() > 3_000,
+        "about one sample per second: {}",
+        rows.len()
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.quality == Quality::Good && r.value.is_some())
+    );
+    // Idempotent: running it again adds nothing.
+    let again = plantview::sim::backfill(&project, &path, 2.0, end, "plant", 1).expect("again");
+    assert_eq!(again.samples, 0);
+}

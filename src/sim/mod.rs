@@ -6,6 +6,7 @@
 //! no tags, no engine and no GUI. Telemetry is QoS 0 and dropped, not queued, while the broker is
 //! away or slow, so memory stays bounded.
 
+mod backfill;
 mod command;
 mod equipment;
 mod payload;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::mqtt::ClientSettings;
 
+pub use backfill::{BackfillReport, backfill};
 pub use command::{Command, DEFAULT_UPSET_S, Equipment, MAX_UPSET_S, parse_setpoint};
 pub use payload::{Group, is_json};
 pub use physics::{AirHandler, Exchanger, HeatPump, MAX_SUBSTEP_S, Motor, Plant, Tank};
