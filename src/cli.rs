@@ -21,6 +21,15 @@ use crate::project;
 pub struct Cli {
     /// Project folder to open in the GUI (default: the bundled projects/demo-plant).
     pub project: Option<PathBuf>,
+    /// Screen to open first (its file name without .json, e.g. `overview`), or `trends`.
+    #[arg(long, value_name = "SCREEN")]
+    pub screen: Option<String>,
+    /// Pens for the trends page, comma-separated tag names (opens the trends page).
+    #[arg(long, value_name = "TAG,TAG,...", value_delimiter = ',')]
+    pub pens: Vec<String>,
+    /// Time window of the trends page: 10m, 1h, 8h, 24h or 7d.
+    #[arg(long, value_name = "WINDOW", default_value = "1h")]
+    pub window: String,
     #[command(flatten)]
     pub overrides: Overrides,
     #[command(subcommand)]
@@ -153,7 +162,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => {
             let dir = project_dir(cli.project.as_deref());
-            crate::gui::run(&dir, &cli.overrides.engine_options())?;
+            let start = crate::gui::StartView {
+                screen: cli.screen,
+                pens: cli.pens,
+                window: cli.window,
+            };
+            crate::gui::run(&dir, &cli.overrides.engine_options(), &start)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Serve { project }) => serve(

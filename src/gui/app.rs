@@ -9,27 +9,94 @@ use crate::engine::{EngineHandle, Quality};
 use crate::mqtt::ConnState;
 
 use super::format;
-use super::screen::screen_ui;
+use super::screen::{MiniTrends, screen_ui};
 use super::theme::Theme;
+use super::trends::{TagTrendWindow, TrendsPage};
+
+/// What the central area shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Screen(usize),
+    Trends,
+}
+
+/// Trend windows open at once at most (the oldest closes).
+const MAX_TREND_WINDOWS: usize = 4;
 
 pub struct PlantViewApp {
     engine: EngineHandle,
     theme: Theme,
-    screen: usize,
-    /// Tag whose details window is open (clicked on a screen).
-    detail: Option<String>,
+    view: View,
+    /// The trends page, made when first opened.
+    trends: Option<TrendsPage>,
+    /// Trend windows of tags clicked on screens.
+    trend_windows: Vec<TagTrendWindow>,
+    minis: MiniTrends,
     /// Started on the first frame, when the egui context is known.
     wake_started: bool,
 }
 
 impl PlantViewApp {
     pub fn new(engine: EngineHandle) -> Self {
+        let minis = MiniTrends::new(
+            engine.project.clone(),
+            engine.tags.clone(),
+            history_path(&engine),
+        );
         Self {
             engine,
             theme: Theme::light(),
-            screen: 0,
-            detail: None,
+            view: View::Screen(0),
+            trends: None,
+            trend_windows: Vec::new(),
+            minis,
             wake_started: false,
+        }
+    }
+
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    pub fn set_view(&mut self, view: View) {
+        self.view = view;
+    }
+
+    /// The trends page, if it was opened.
+    pub fn trends(&mut self) -> Option<&mut TrendsPage> {
+        self.trends.as_mut()
+    }
+
+    /// The trends page, made if needed (not shown until the view is [`View::Trends`]).
+    pub fn open_trends(&mut self) -> &mut TrendsPage {
+        let (project, tags) = (self.engine.project.clone(), self.engine.tags.clone());
+        let path = history_path(&self.engine);
+        self.trends
+            .get_or_insert_with(|| TrendsPage::new(project, tags, path))
+    }
+
+    /// Tags whose trend window is open.
+    pub fn trend_windows(&self) -> Vec<String> {
+        self.trend_windows
+            .iter()
+            .map(|w| w.tag().to_owned())
+            .collect()
+    }
+
+    fn open_trend_window(&mut self, tag: &str) {
+        if self.trend_windows.iter().any(|w| w.tag() == tag) {
+            return;
+        }
+        if let Some(w) = TagTrendWindow::new(
+            self.engine.project.clone(),
+            self.engine.tags.clone(),
+            history_path(&self.engine),
+            tag,
+        ) {
+            if self.trend_windows.len() >= MAX_TREND_WINDOWS {
+                self.trend_windows.remove(0);
+            }
+            self.trend_windows.push(w);
         }
     }
 
@@ -37,9 +104,12 @@ impl PlantViewApp {
         &self.engine
     }
 
-    /// Index of the screen on show.
+    /// Index of the screen on show (the last one shown while on the trends page).
     pub fn current_screen(&self) -> usize {
-        self.screen
+        match self.view {
+            View::Screen(i) => i,
+            View::Trends => 0,
+        }
     }
 
     /// Repaint when data arrives, at most 20 times a second; never spin when nothing changes.
@@ -104,19 +174,35 @@ impl PlantViewApp {
             .resizable(false)
             .exact_size(170.0)
             .show(ui, |ui| self.screen_list_ui(ui));
-        egui::CentralPanel::default_margins().show(ui, |ui| {
-            let project = &self.engine.project;
-            if let Some(screen) = project.screens.get(self.screen) {
-                if let Some(tag) = screen_ui(ui, project, &self.engine.tags, screen, &self.theme) {
-                    self.detail = Some(tag);
+        egui::CentralPanel::default_margins().show(ui, |ui| match self.view {
+            View::Trends => {
+                let theme = self.theme.clone();
+                self.open_trends().ui(ui, &theme);
+            }
+            View::Screen(i) => {
+                let project = self.engine.project.clone();
+                if let Some(screen) = project.screens.get(i) {
+                    let clicked = screen_ui(
+                        ui,
+                        &project,
+                        &self.engine.tags,
+                        screen,
+                        &self.theme,
+                        &mut self.minis,
+                    );
+                    if let Some(tag) = clicked {
+                        self.open_trend_window(&tag);
+                    }
+                } else {
+                    ui.centered_and_justified(|ui| {
+                        ui.label("This project has no screens yet.");
+                    });
                 }
-            } else {
-                ui.centered_and_justified(|ui| {
-                    ui.label("This project has no screens yet.");
-                });
             }
         });
-        self.detail_window_ui(ui);
+        let ctx = ui.ctx().clone();
+        let theme = &self.theme;
+        self.trend_windows.retain_mut(|w| w.show(&ctx, theme));
     }
 
     fn keyboard(&mut self, ui: &Ui) {
@@ -130,11 +216,12 @@ impl PlantViewApp {
                 i.modifiers.ctrl && i.key_pressed(egui::Key::PageUp),
             )
         });
+        let current = self.current_screen();
         if next {
-            self.screen = (self.screen + 1) % n;
+            self.view = View::Screen((current + 1) % n);
         }
         if prev {
-            self.screen = (self.screen + n - 1) % n;
+            self.view = View::Screen((current + n - 1) % n);
         }
     }
 
@@ -143,8 +230,17 @@ impl PlantViewApp {
             ui.label(RichText::new("PlantView").strong().size(16.0));
             ui.separator();
             ui.label(RichText::new(self.engine.project.name()).size(15.0));
-            if let Some(screen) = self.engine.project.screens.get(self.screen) {
-                ui.label(RichText::new(format!("/  {}", screen.file.title)).size(15.0));
+            let title = match self.view {
+                View::Trends => Some("Trends"),
+                View::Screen(i) => self
+                    .engine
+                    .project
+                    .screens
+                    .get(i)
+                    .map(|s| s.file.title.as_str()),
+            };
+            if let Some(title) = title {
+                ui.label(RichText::new(format!("/  {title}")).size(15.0));
             }
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let now = crate::engine::now_ms();
@@ -209,13 +305,27 @@ impl PlantViewApp {
         ui.label(RichText::new("Screens").strong());
         ui.add_space(4.0);
         for (i, screen) in self.engine.project.screens.iter().enumerate() {
-            let selected = i == self.screen;
+            let selected = self.view == View::Screen(i);
             if ui
                 .selectable_label(selected, RichText::new(&screen.file.title).size(14.0))
                 .clicked()
             {
-                self.screen = i;
+                self.view = View::Screen(i);
             }
+        }
+        ui.add_space(10.0);
+        ui.separator();
+        ui.add_space(4.0);
+        ui.label(RichText::new("Analysis").strong());
+        ui.add_space(4.0);
+        if ui
+            .selectable_label(
+                self.view == View::Trends,
+                RichText::new("Trends").size(14.0),
+            )
+            .clicked()
+        {
+            self.view = View::Trends;
         }
     }
 
@@ -285,45 +395,13 @@ impl PlantViewApp {
             }
         }
     }
+}
 
-    fn detail_window_ui(&mut self, ui: &Ui) {
-        let Some(name) = self.detail.clone() else {
-            return;
-        };
-        let project = &self.engine.project;
-        let (Some(cfg), Some(state)) = (project.tag(&name), self.engine.tags.get_by_name(&name))
-        else {
-            self.detail = None;
-            return;
-        };
-        let mut open = true;
-        egui::Window::new(format!("Tag {name}"))
-            .open(&mut open)
-            .resizable(false)
-            .collapsible(false)
-            .show(ui.ctx(), |ui| {
-                egui::Grid::new("tag_detail").num_columns(2).show(ui, |ui| {
-                    let rows = [
-                        ("Value", format::value_with_unit(cfg, &state)),
-                        ("Quality", state.quality.to_string()),
-                        ("Reason", state.reason.as_deref().unwrap_or("—").to_owned()),
-                        ("Source time", format::local_datetime(state.source_ts_ms)),
-                        ("Received", format::local_datetime(state.recv_ts_ms)),
-                        ("Updates", state.updates.to_string()),
-                        ("Topic", cfg.topic.clone()),
-                        ("Description", cfg.description.clone()),
-                    ];
-                    for (k, v) in rows {
-                        ui.label(RichText::new(k).color(self.theme.text_dim));
-                        ui.label(v);
-                        ui.end_row();
-                    }
-                });
-            });
-        if !open {
-            self.detail = None;
-        }
-    }
+/// The engine's history file, when history is on.
+fn history_path(engine: &EngineHandle) -> Option<std::path::PathBuf> {
+    engine
+        .history_status()
+        .map(|_| crate::history::history_path(&engine.status().data_dir))
 }
 
 impl eframe::App for PlantViewApp {

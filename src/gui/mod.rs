@@ -3,11 +3,12 @@
 
 mod app;
 pub mod format;
-mod screen;
+pub mod screen;
 pub mod theme;
+pub mod trends;
 pub mod widgets;
 
-pub use app::PlantViewApp;
+pub use app::{PlantViewApp, View};
 
 use std::path::Path;
 
@@ -17,8 +18,46 @@ use crate::engine::{self, EngineOptions};
 use crate::project;
 
 /// Load the project, start the engine, open the window; returns when the window closes.
-pub fn run(dir: &Path, options: &EngineOptions) -> anyhow::Result<()> {
+/// What the window shows first (command-line options).
+#[derive(Clone, Debug, Default)]
+pub struct StartView {
+    /// Screen id, or `trends`.
+    pub screen: Option<String>,
+    /// Trend pens (opens the trends page).
+    pub pens: Vec<String>,
+    /// `10m`, `1h`, `8h`, `24h` or `7d`.
+    pub window: String,
+}
+
+pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Result<()> {
     let project = project::load(dir)?;
+    for pen in &start.pens {
+        anyhow::ensure!(
+            project.tag(pen).is_some(),
+            "--pens: no tag `{pen}` in {}",
+            dir.display()
+        );
+    }
+    let window_ms = match start.window.as_str() {
+        "10m" => 600_000,
+        "1h" => 3_600_000,
+        "8h" => 8 * 3_600_000,
+        "24h" => 24 * 3_600_000,
+        "7d" => 7 * 24 * 3_600_000,
+        other => anyhow::bail!("--window `{other}`: use 10m, 1h, 8h, 24h or 7d"),
+    };
+    let view = match start.screen.as_deref() {
+        None if !start.pens.is_empty() => app::View::Trends,
+        None => app::View::Screen(0),
+        Some("trends") => app::View::Trends,
+        Some(id) => app::View::Screen(
+            project
+                .screens
+                .iter()
+                .position(|s| s.id == id)
+                .ok_or_else(|| anyhow::anyhow!("no screen `{id}` in {}", dir.display()))?,
+        ),
+    };
     let title = format!("PlantView — {}", project.name());
     let engine = engine::start(project, options).context("cannot start the engine")?;
     let native = eframe::NativeOptions {
@@ -29,10 +68,22 @@ pub fn run(dir: &Path, options: &EngineOptions) -> anyhow::Result<()> {
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
+    let pens = start.pens.clone();
     eframe::run_native(
         "PlantView",
         native,
-        Box::new(move |_cc| Ok(Box::new(PlantViewApp::new(engine)))),
+        Box::new(move |_cc| {
+            let mut app = PlantViewApp::new(engine);
+            app.set_view(view);
+            if view == app::View::Trends {
+                let page = app.open_trends();
+                page.set_window(window_ms);
+                for pen in &pens {
+                    page.add_pen(pen);
+                }
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -2,14 +2,55 @@
 //! current tag states.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use egui::{Rect, Sense, Ui, vec2};
 
 use crate::engine::{TagId, TagState, TagStore};
-use crate::project::{Project, Screen};
+use crate::project::{Project, Screen, WidgetConfig, WidgetKind};
 
 use super::theme::Theme;
-use super::widgets::{Painting, TagView, widget_ui};
+use super::trends::{TrendsPage, mini_trend_ui};
+use super::widgets::{Painting, TagView, trend_plot_rect, widget_ui};
+
+/// The live state of the mini trends on screens (one trend page per widget, made on first
+/// sight).
+pub struct MiniTrends {
+    project: Arc<Project>,
+    store: Arc<TagStore>,
+    history_path: Option<PathBuf>,
+    pages: HashMap<(String, String), TrendsPage>,
+}
+
+impl MiniTrends {
+    pub fn new(project: Arc<Project>, store: Arc<TagStore>, history_path: Option<PathBuf>) -> Self {
+        Self {
+            project,
+            store,
+            history_path,
+            pages: HashMap::new(),
+        }
+    }
+
+    fn ui(&mut self, ui: &mut Ui, rect: Rect, screen: &str, w: &WidgetConfig, theme: &Theme) {
+        let key = (screen.to_owned(), w.id.clone());
+        let page = self.pages.entry(key).or_insert_with(|| {
+            let mut page = TrendsPage::new(
+                self.project.clone(),
+                self.store.clone(),
+                self.history_path.clone(),
+            );
+            page.set_compact(true);
+            page.set_window(10 * 60_000);
+            for tag in w.tag.iter().chain(w.tag2.iter()) {
+                page.add_pen(tag);
+            }
+            page
+        });
+        let _ = mini_trend_ui(ui, rect, page, theme);
+    }
+}
 
 /// Paint `screen` into the available space. Returns the name of a tag the operator clicked.
 pub fn screen_ui(
@@ -18,6 +59,7 @@ pub fn screen_ui(
     store: &TagStore,
     screen: &Screen,
     theme: &Theme,
+    minis: &mut MiniTrends,
 ) -> Option<String> {
     let avail = ui.available_rect_before_wrap();
     let (rect, _) = ui.allocate_exact_size(avail.size(), Sense::hover());
@@ -63,6 +105,9 @@ pub fn screen_ui(
             tag2: view(*id2),
         };
         let response = widget_ui(ui, r, w, &painting);
+        if w.kind == WidgetKind::Trend {
+            minis.ui(ui, trend_plot_rect(r, scale), &screen.id, w, theme);
+        }
         if response.clicked()
             && let Some(tag) = &w.tag
         {

@@ -37,6 +37,8 @@ pub struct Theme {
     pub badge_text: Color32,
     /// Alarm priorities: critical, high, medium, low. Used for alarms and nothing else.
     pub priority: [Color32; 4],
+    /// Trend pens: muted, distinguishable, none of the alarm hues.
+    pub pens: [Color32; 10],
 }
 
 impl Theme {
@@ -64,6 +66,7 @@ impl Theme {
             badge_bg: Color32::from_rgb(0x30, 0x30, 0x30),
             badge_text: Color32::from_rgb(0xFF, 0xFF, 0xFF),
             priority: PRIORITY,
+            pens: PENS_LIGHT,
         }
     }
 
@@ -91,6 +94,7 @@ impl Theme {
             badge_bg: Color32::from_rgb(0xE8, 0xE8, 0xE8),
             badge_text: Color32::from_rgb(0x10, 0x10, 0x10),
             priority: PRIORITY,
+            pens: PENS_DARK,
         }
     }
 
@@ -120,6 +124,34 @@ const PRIORITY: [Color32; 4] = [
     Color32::from_rgb(0xF0, 0x8A, 0x00),
     Color32::from_rgb(0xF2, 0xD0, 0x00),
     Color32::from_rgb(0x9A, 0x4D, 0xC8),
+];
+
+/// Light theme pens: dark tones.
+const PENS_LIGHT: [Color32; 10] = [
+    Color32::from_rgb(0x1F, 0x4E, 0x79), // dark blue
+    Color32::from_rgb(0x1F, 0x7A, 0x75), // teal
+    Color32::from_rgb(0x7A, 0x4E, 0x2A), // brown
+    Color32::from_rgb(0x5E, 0x66, 0x1E), // olive
+    Color32::from_rgb(0x5A, 0x6F, 0x88), // grey-blue
+    Color32::from_rgb(0x2E, 0x6B, 0x34), // dark green
+    Color32::from_rgb(0x3D, 0x46, 0x52), // slate
+    Color32::from_rgb(0x6E, 0x5A, 0x45), // umber
+    Color32::from_rgb(0x3C, 0x78, 0xA8), // steel blue
+    Color32::from_rgb(0x1E, 0x4F, 0x45), // pine
+];
+
+/// Dark theme pens: tints.
+const PENS_DARK: [Color32; 10] = [
+    Color32::from_rgb(0x7F, 0xA8, 0xD6),
+    Color32::from_rgb(0x6F, 0xC2, 0xBC),
+    Color32::from_rgb(0xC4, 0x9A, 0x74),
+    Color32::from_rgb(0xAE, 0xB4, 0x6A),
+    Color32::from_rgb(0x9F, 0xB2, 0xC8),
+    Color32::from_rgb(0x7D, 0xB8, 0x86),
+    Color32::from_rgb(0xB8, 0xC0, 0xCC),
+    Color32::from_rgb(0xB8, 0xA4, 0x8C),
+    Color32::from_rgb(0x8E, 0xC0, 0xE8),
+    Color32::from_rgb(0x6F, 0xA8, 0x98),
 ];
 
 /// Sizes in design points; widgets scale them with the screen.

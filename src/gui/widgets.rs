@@ -75,6 +75,7 @@ pub fn widget_ui(ui: &mut Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) ->
         WidgetKind::Text => text(ui, rect, w, p),
         WidgetKind::Pipe => pipe(ui, rect, w, p),
         WidgetKind::Group => group(ui, rect, w, p),
+        WidgetKind::Trend => trend_frame(ui, rect, w, p),
     }
     let label = accessible_label(w, p);
     let role = if w.kind.needs_tag() {
@@ -569,11 +570,9 @@ fn text(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     // Static text is the label (taller boxes get a heading size); a bound text shows the value.
     let (text, size, colour) = match p.tag {
         None => {
-            let size = if rect.height() >= s(p, 30.0) {
-                20.0
-            } else {
-                13.0
-            };
+            // A tall box with a short text is a heading; longer texts are notes.
+            let heading = rect.height() >= s(p, 30.0) && w.label.chars().count() <= 48;
+            let size = if heading { 20.0 } else { 13.0 };
             (w.label.clone(), size, p.theme.text)
         }
         Some(tag) => {
@@ -626,6 +625,33 @@ fn pipe(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
     if !w.label.is_empty() {
         caption(ui, mid - n * s(p, 4.0), Align2::CENTER_BOTTOM, &w.label, p);
     }
+}
+
+/// The frame and caption of a mini trend; the plot itself is drawn by the screen (it needs the
+/// trend's query state).
+fn trend_frame(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {
+    ui.painter().rect(
+        rect,
+        2.0,
+        p.theme.field_bg,
+        Stroke::new(1.0, p.theme.field_stroke),
+        StrokeKind::Inside,
+    );
+    caption(
+        ui,
+        rect.left_top() + vec2(s(p, 6.0), s(p, 3.0)),
+        Align2::LEFT_TOP,
+        label_of(w, p),
+        p,
+    );
+}
+
+/// The plot area inside a mini trend's frame (below its caption).
+pub fn trend_plot_rect(rect: Rect, scale: f32) -> Rect {
+    Rect::from_min_max(
+        rect.left_top() + vec2(4.0 * scale, 18.0 * scale),
+        rect.right_bottom() - vec2(4.0 * scale, 4.0 * scale),
+    )
 }
 
 fn group(ui: &Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) {

@@ -110,7 +110,7 @@ impl TagFilter {
         let unchanged_repeat = !significant;
         let too_soon = ts - last_ts < self.rule.min_interval_ms;
         let max_due = self.rule.max_interval_ms > 0 && ts - last_ts >= self.rule.max_interval_ms;
-        if (significant && !too_soon) || (max_due && !too_soon) {
+        if (significant || max_due) && !too_soon {
             return Some(self.emit(ts, value, change.quality));
         }
         if significant || unchanged_repeat {

@@ -324,7 +324,7 @@ impl Folder {
         if self.cur.as_ref().is_some_and(|c| c.start != start) {
             self.flush();
         }
-        self.cur.get_or_insert_with(|| Partial {
+        self.cur.get_or_insert(Partial {
             start,
             count: 0,
             min: 0.0,

@@ -42,8 +42,10 @@ pub fn broker_config(listen: SocketAddr, listen_v5: SocketAddr) -> serde_json::V
         "router": {
             "max_connections": 10_010,
             "max_outgoing_packet_count": 200,
-            "max_segment_size": 104_857_600,
-            "max_segment_count": 10,
+            // Per-filter retention of 4 MiB × 8: rumqttd's default (100 MB × 10) holds ~3 GB
+            // and stalls its router ~25 ms each time a full segment is dropped.
+            "max_segment_size": 4 << 20,
+            "max_segment_count": 8,
         },
         "v4": { "1": {
             "name": "pv-broker-v4",

@@ -72,6 +72,8 @@ pub fn load(dir: &Path) -> Result<Project, LoadError> {
     let project_file = parse_file::<ProjectFile>(dir, "project.json", &mut problems);
 
     let mut screens = Vec::new();
+    // Screens whose file exists but did not parse (already reported).
+    let mut unreadable: Vec<String> = Vec::new();
     let screens_dir = dir.join("screens");
     match fs::read_dir(&screens_dir) {
         Ok(entries) => {
@@ -83,9 +85,10 @@ pub fn load(dir: &Path) -> Result<Project, LoadError> {
             names.sort();
             for name in names {
                 let rel = format!("screens/{name}");
-                if let Some(file) = parse_file::<ScreenFile>(dir, &rel, &mut problems) {
-                    let id = name.trim_end_matches(".json").to_owned();
-                    screens.push(Screen { id, file });
+                let id = name.trim_end_matches(".json").to_owned();
+                match parse_file::<ScreenFile>(dir, &rel, &mut problems) {
+                    Some(file) => screens.push(Screen { id, file }),
+                    None => unreadable.push(id),
                 }
             }
         }
@@ -108,7 +111,13 @@ pub fn load(dir: &Path) -> Result<Project, LoadError> {
         file,
         screens,
     };
-    problems.extend(validate(&project));
+    // A screen that failed to parse is reported once, not again as missing from screen_order.
+    problems.extend(validate(&project).into_iter().filter(|p| {
+        !(p.field.starts_with("screen_order")
+            && unreadable
+                .iter()
+                .any(|id| p.message == format!("no screen file screens/{id}.json")))
+    }));
     if problems.is_empty() {
         Ok(project)
     } else {

@@ -349,10 +349,12 @@ pub enum WidgetKind {
     Pipe,
     /// A framed group with a caption (equipment boundary).
     Group,
+    /// An embedded live mini trend of `tag` (and `tag2`), last 10 minutes.
+    Trend,
 }
 
 impl WidgetKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Value,
         Self::Bar,
         Self::Tank,
@@ -363,6 +365,7 @@ impl WidgetKind {
         Self::Text,
         Self::Pipe,
         Self::Group,
+        Self::Trend,
     ];
 
     /// Whether the widget shows a tag at all (and so must be bound).
