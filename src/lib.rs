@@ -3,6 +3,7 @@
 //! Core (no egui): [`project`], [`engine`], [`mqtt`], [`sim`]. Faces: [`gui`] (eframe) and
 //! [`cli`] (`plantview serve|check|sim|bench`).
 
+pub mod alarms;
 pub mod bench;
 pub mod cli;
 pub mod engine;

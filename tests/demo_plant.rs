@@ -55,10 +55,14 @@ fn serve_runs_headless_and_stops_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start serve");
-    // The embedded broker comes up and the simulator's data flows through it.
-    let mut sub = common::Publisher::connect(addr);
-    sub.publish("probe/alive", "1");
-    std::thread::sleep(Duration::from_millis(500));
+    // The embedded broker comes up and the simulator's data flows through it: wait for a
+    // supply temperature as a third-party subscriber sees it, then give the engine's 1 s
+    // history flush a moment.
+    wait_for(Duration::from_secs(20), "broker up", || {
+        std::net::TcpStream::connect(addr).ok()
+    });
+    wait_for_message(addr, "plant/ahu1/supply_temp");
+    std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().expect("poll").is_none(),
         "serve keeps running"
@@ -145,4 +149,40 @@ fn sim_cli_feeds_a_separate_engine() {
             (s.value.as_ref().map(ToString::to_string).as_deref() == Some("offline")).then_some(())
         });
     }
+}
+
+/// Block until one message arrives on `topic` (a real MQTT subscriber).
+fn wait_for_message(addr: std::net::SocketAddr, topic: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let settings = plantview::mqtt::ClientSettings::new(
+        addr.ip().to_string(),
+        addr.port(),
+        format!("test-sub-{}", std::process::id()),
+    );
+    rt.block_on(async {
+        let (client, mut eventloop) = settings.client(16);
+        client
+            .subscribe(topic, rumqttc::QoS::AtMostOnce)
+            .await
+            .expect("subscribe");
+        let wait = async {
+            loop {
+                match eventloop.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)))
+                        if p.topic == topic =>
+                    {
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .expect("a message on the topic within 20 s");
+    });
 }

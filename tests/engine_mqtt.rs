@@ -225,6 +225,9 @@ fn broker_lost_turns_tags_bad_then_good_after_resubscribe() {
     write_project(dir.path(), &project_json(&cfg), &[]);
     let project = plantview::project::load(dir.path()).expect("valid project");
     let h = engine::start(project, &EngineOptions::default()).expect("engine starts");
+    wait_for(T, "connected and subscribed", || {
+        matches!(h.status().connection, plantview::mqtt::ConnState::Connected).then_some(())
+    });
     let mut p = Publisher::connect(addr);
     p.publish("t/flag", "1");
     wait_for(T, "value", || {

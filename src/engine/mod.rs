@@ -87,6 +87,9 @@ pub struct EngineHandle {
     history: Option<crate::history::Historian>,
     /// Why history is off, when it could not start.
     history_error: Option<String>,
+    alarms: Option<crate::alarms::AlarmHandle>,
+    /// Why alarms are off, when they could not start.
+    alarms_error: Option<String>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -99,6 +102,16 @@ impl EngineHandle {
     /// Why history could not start, if it could not.
     pub fn history_error(&self) -> Option<&str> {
         self.history_error.as_deref()
+    }
+
+    /// The alarm system (`None` when the project defines no alarms or it could not start).
+    pub fn alarms(&self) -> Option<&crate::alarms::AlarmHandle> {
+        self.alarms.as_ref()
+    }
+
+    /// Why alarms could not start, if they could not.
+    pub fn alarms_error(&self) -> Option<&str> {
+        self.alarms_error.as_deref()
     }
 
     pub fn status(&self) -> EngineStatus {
@@ -132,6 +145,9 @@ impl EngineHandle {
 
     fn stop(&mut self) {
         self.shutdown.cancel();
+        if let Some(a) = self.alarms.take() {
+            a.stop();
+        }
         if let Some(h) = self.history.take() {
             h.stop(); // final flush before the runtime goes
         }
@@ -204,6 +220,30 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
             Ok(h) => (Some(h), None),
             Err(e) => {
                 let why = format!("history off: cannot open {}: {e}", path.display());
+                tracing::error!("{why}");
+                (None, Some(why))
+            }
+        }
+    };
+
+    // Alarms, like history, see every change from the first one.
+    let (alarms, alarms_error) = if project.file.alarms.is_empty() {
+        (None, None)
+    } else {
+        let path = crate::alarms::journal_path(&status.read().data_dir);
+        match crate::alarms::AlarmEngine::start(
+            &path,
+            &project.file.alarms,
+            tags.clone(),
+            runtime.handle(),
+            shutdown.clone(),
+        ) {
+            Ok(a) => (Some(a), None),
+            Err(e) => {
+                let why = format!(
+                    "ALARMS OFF: cannot start the alarm journal {}: {e}",
+                    path.display()
+                );
                 tracing::error!("{why}");
                 (None, Some(why))
             }
@@ -288,6 +328,8 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         shutdown,
         history,
         history_error,
+        alarms,
+        alarms_error,
         runtime: Some(runtime),
     })
 }

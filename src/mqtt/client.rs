@@ -160,6 +160,7 @@ impl Subscriber {
             mut eventloop,
         } = self;
         let mut backoff = BACKOFF_MIN;
+        let mut pending_subacks = 0usize;
         on_state(ConnState::Connecting);
         // One cancellation future for the whole loop: creating one per message would register and
         // deregister a waiter (a lock) on every publish.
@@ -179,20 +180,32 @@ impl Subscriber {
                 }),
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = BACKOFF_MIN;
+                    pending_subacks = 0;
                     if !ack.session_present {
                         for batch in &batches {
-                            if let Err(e) = client.try_subscribe_many(batch.clone()) {
-                                tracing::error!("cannot queue subscribe: {e}");
+                            match client.try_subscribe_many(batch.clone()) {
+                                Ok(()) => pending_subacks += 1,
+                                Err(e) => tracing::error!("cannot queue subscribe: {e}"),
                             }
                         }
                     }
                     tracing::info!(host = %settings.host, port = settings.port, "MQTT connected");
-                    on_state(ConnState::Connected);
+                    // Connected means data can flow: after the broker acknowledged every
+                    // subscription.
+                    if pending_subacks == 0 {
+                        on_state(ConnState::Connected);
+                    }
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
                     for code in &ack.return_codes {
                         if matches!(code, rumqttc::SubscribeReasonCode::Failure) {
                             tracing::warn!("broker refused a subscription (pkid {})", ack.pkid);
+                        }
+                    }
+                    if pending_subacks > 0 {
+                        pending_subacks -= 1;
+                        if pending_subacks == 0 {
+                            on_state(ConnState::Connected);
                         }
                     }
                 }

@@ -25,6 +25,9 @@ pub struct ProjectFile {
     pub history: HistorySettings,
     #[serde(default)]
     pub tags: Vec<TagConfig>,
+    /// Alarm definitions (ISA-18.2), evaluated on the tags' changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<crate::alarms::AlarmConfig>,
     /// Screen order in the navigation list, by file stem (`screens/<stem>.json`). Screens not
     /// listed follow in file-name order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

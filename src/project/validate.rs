@@ -164,6 +164,11 @@ pub fn validate(project: &Project) -> Vec<Problem> {
         }
     }
 
+    let tag_names: HashSet<&str> = file.tags.iter().map(|t| t.name.as_str()).collect();
+    for (field, message) in crate::alarms::validate(&file.alarms, &|t| tag_names.contains(t)) {
+        out.push(Problem::new(pj, field, message));
+    }
+
     let screen_ids: HashSet<&str> = project.screens.iter().map(|s| s.id.as_str()).collect();
     for (i, id) in file.screen_order.iter().enumerate() {
         if !screen_ids.contains(id.as_str()) {

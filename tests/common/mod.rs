@@ -13,7 +13,15 @@ use plantview::mqtt::ClientSettings;
 pub fn free_addr() -> SocketAddr {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    let start = (std::process::id() % 1200) as u16 * 10;
+    // A random start per process (pid and clock): test processes running side by side (e.g.
+    // two `cargo test` invocations) rarely meet in the 12,000-port range.
+    static START: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        ((u64::from(std::process::id()) * 7919 + u64::from(nanos)) % 12_000) as u16
+    });
     loop {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let port = 20_000 + (start + n) % 12_000;
