@@ -94,6 +94,12 @@ pub enum Cmd {
         /// Project folder.
         project: PathBuf,
     },
+    /// Rewrite a valid project's files in the stable format (sorted like the model, pretty,
+    /// atomic); nothing is written if the project has problems.
+    Fmt {
+        /// Project folder.
+        project: PathBuf,
+    },
     /// Show what the historian recorded (e.g. by `serve`).
     History {
         /// Project folder.
@@ -175,6 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &cli.overrides.engine_options(),
         ),
         Some(Cmd::Check { project }) => Ok(check(&project)),
+        Some(Cmd::Fmt { project }) => fmt(&project),
         Some(Cmd::History { project, stats }) => {
             history(&project, cli.overrides.data_dir.as_deref(), stats)
         }
@@ -214,10 +221,11 @@ fn check(dir: &Path) -> ExitCode {
         Ok(p) => {
             let widgets: usize = p.screens.iter().map(|s| s.file.widgets.len()).sum();
             println!(
-                "{}: ok: project \"{}\": {} tags, {} screens, {} widgets",
+                "{}: ok: project \"{}\": {} tags, {} alarms, {} screens, {} widgets",
                 dir.display(),
                 p.name(),
                 p.file.tags.len(),
+                p.file.alarms.len(),
                 p.screens.len(),
                 widgets
             );
@@ -235,6 +243,32 @@ fn check(dir: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn fmt(dir: &Path) -> anyhow::Result<ExitCode> {
+    let p = project::load(dir)?;
+    let mut changed = 0;
+    let stable = project::to_stable_json(&p.file)?;
+    if std::fs::read_to_string(dir.join("project.json"))
+        .ok()
+        .as_deref()
+        != Some(stable.as_str())
+    {
+        project::save_project_file(dir, &p.file)?;
+        println!("formatted project.json");
+        changed += 1;
+    }
+    for s in &p.screens {
+        let rel = format!("screens/{}.json", s.id);
+        let stable = project::to_stable_json(&s.file)?;
+        if std::fs::read_to_string(dir.join(&rel)).ok().as_deref() != Some(stable.as_str()) {
+            project::save_screen_file(dir, &s.id, &s.file)?;
+            println!("formatted {rel}");
+            changed += 1;
+        }
+    }
+    println!("{}: {changed} file(s) rewritten", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn history(dir: &Path, data_dir: Option<&Path>, stats: bool) -> anyhow::Result<ExitCode> {

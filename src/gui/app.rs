@@ -18,6 +18,7 @@ use super::trends::{TagTrendWindow, TrendsPage};
 pub enum View {
     Screen(usize),
     Trends,
+    Alarms,
 }
 
 /// Trend windows open at once at most (the oldest closes).
@@ -32,6 +33,9 @@ pub struct PlantViewApp {
     /// Trend windows of tags clicked on screens.
     trend_windows: Vec<TagTrendWindow>,
     minis: MiniTrends,
+    alarm_summary: super::alarms::SummaryPage,
+    /// The last refused alarm action, shown in the banner.
+    alarm_error: Option<String>,
     /// Started on the first frame, when the egui context is known.
     wake_started: bool,
 }
@@ -50,6 +54,8 @@ impl PlantViewApp {
             trends: None,
             trend_windows: Vec::new(),
             minis,
+            alarm_summary: super::alarms::SummaryPage::default(),
+            alarm_error: None,
             wake_started: false,
         }
     }
@@ -108,7 +114,7 @@ impl PlantViewApp {
     pub fn current_screen(&self) -> usize {
         match self.view {
             View::Screen(i) => i,
-            View::Trends => 0,
+            View::Trends | View::Alarms => 0,
         }
     }
 
@@ -167,6 +173,17 @@ impl PlantViewApp {
         egui::Panel::top("top_bar")
             .exact_size(34.0)
             .show(ui, |ui| self.top_bar_ui(ui));
+        if let Some(alarms) = self.engine.alarms() {
+            let mut open = false;
+            egui::Panel::top("alarm_banner")
+                .exact_size(30.0)
+                .show(ui, |ui| {
+                    open = super::alarms::banner_ui(ui, alarms, &self.theme, &mut self.alarm_error);
+                });
+            if open {
+                self.view = View::Alarms;
+            }
+        }
         egui::Panel::bottom("status_bar")
             .exact_size(24.0)
             .show(ui, |ui| self.status_bar_ui(ui));
@@ -179,6 +196,16 @@ impl PlantViewApp {
                 let theme = self.theme.clone();
                 self.open_trends().ui(ui, &theme);
             }
+            View::Alarms => match self.engine.alarms() {
+                Some(alarms) => self.alarm_summary.ui(ui, alarms, &self.theme),
+                None => {
+                    ui.label(
+                        self.engine
+                            .alarms_error()
+                            .unwrap_or("This project defines no alarms."),
+                    );
+                }
+            },
             View::Screen(i) => {
                 let project = self.engine.project.clone();
                 if let Some(screen) = project.screens.get(i) {
@@ -189,6 +216,7 @@ impl PlantViewApp {
                         screen,
                         &self.theme,
                         &mut self.minis,
+                        self.engine.alarms(),
                     );
                     if let Some(tag) = clicked {
                         self.open_trend_window(&tag);
@@ -232,6 +260,7 @@ impl PlantViewApp {
             ui.label(RichText::new(self.engine.project.name()).size(15.0));
             let title = match self.view {
                 View::Trends => Some("Trends"),
+                View::Alarms => Some("Alarms"),
                 View::Screen(i) => self
                     .engine
                     .project
@@ -326,6 +355,15 @@ impl PlantViewApp {
             .clicked()
         {
             self.view = View::Trends;
+        }
+        if ui
+            .selectable_label(
+                self.view == View::Alarms,
+                RichText::new("Alarms").size(14.0),
+            )
+            .clicked()
+        {
+            self.view = View::Alarms;
         }
     }
 

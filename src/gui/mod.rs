@@ -1,6 +1,7 @@
 //! The GUI (eframe/egui): a thin client of the engine. Reads engine state, sends commands,
 //! never does I/O on the UI thread.
 
+pub mod alarms;
 mod app;
 pub mod format;
 pub mod screen;
@@ -50,6 +51,7 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         None if !start.pens.is_empty() => app::View::Trends,
         None => app::View::Screen(0),
         Some("trends") => app::View::Trends,
+        Some("alarms") => app::View::Alarms,
         Some(id) => app::View::Screen(
             project
                 .screens

@@ -60,7 +60,30 @@ pub fn screen_ui(
     screen: &Screen,
     theme: &Theme,
     minis: &mut MiniTrends,
+    alarms: Option<&crate::alarms::AlarmHandle>,
 ) -> Option<String> {
+    // The most important annunciated alarm per tag (the list is sorted by priority).
+    let mut alarm_of: HashMap<String, (egui::Color32, u8, bool)> = HashMap::new();
+    if let Some(alarms) = alarms {
+        for a in alarms.active() {
+            if a.shelved.is_some() || a.suppressed || a.out_of_service {
+                continue;
+            }
+            let n = crate::alarms::Priority::ALL
+                .iter()
+                .position(|p| *p == a.priority)
+                .unwrap_or(3);
+            alarm_of.entry(a.tag.clone()).or_insert((
+                theme.priority[n],
+                u8::try_from(n + 1).unwrap_or(4),
+                a.state.is_unacknowledged(),
+            ));
+        }
+        if alarm_of.values().any(|a| a.2) {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(250));
+        }
+    }
     let avail = ui.available_rect_before_wrap();
     let (rect, _) = ui.allocate_exact_size(avail.size(), Sense::hover());
     ui.painter().rect_filled(rect, 0.0, theme.screen_bg);
@@ -103,6 +126,11 @@ pub fn screen_ui(
             scale,
             tag: view(*id1),
             tag2: view(*id2),
+            alarm: w
+                .tag
+                .iter()
+                .chain(w.tag2.iter())
+                .find_map(|t| alarm_of.get(t).copied()),
         };
         let response = widget_ui(ui, r, w, &painting);
         if w.kind == WidgetKind::Trend {

@@ -55,6 +55,9 @@ pub struct Painting<'a> {
     pub scale: f32,
     pub tag: Option<TagView<'a>>,
     pub tag2: Option<TagView<'a>>,
+    /// The most important alarm on the bound tags: priority colour, priority number (1–4),
+    /// unacknowledged. ISA-101: the priority colour appears here and in the alarm views only.
+    pub alarm: Option<(egui::Color32, u8, bool)>,
 }
 
 /// Paint `w` into `rect`; the response is clickable (faceplates and trends hook in here).
@@ -77,6 +80,9 @@ pub fn widget_ui(ui: &mut Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) ->
         WidgetKind::Group => group(ui, rect, w, p),
         WidgetKind::Trend => trend_frame(ui, rect, w, p),
     }
+    if let Some((colour, number, unacked)) = p.alarm {
+        alarm_marker(ui, rect, colour, number, unacked, p);
+    }
     let label = accessible_label(w, p);
     let role = if w.kind.needs_tag() {
         Role::Button
@@ -89,6 +95,41 @@ pub fn widget_ui(ui: &mut Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) ->
     } else {
         response
     }
+}
+
+/// A priority-coloured frame and a numbered priority tag at the top-left corner; flashing while
+/// unacknowledged.
+fn alarm_marker(
+    ui: &Ui,
+    rect: Rect,
+    colour: egui::Color32,
+    number: u8,
+    unacked: bool,
+    p: &Painting<'_>,
+) {
+    let on = !unacked || (ui.input(|i| i.time) * 2.0) as i64 % 2 == 0;
+    let painter = ui.painter();
+    if on {
+        painter.rect_stroke(
+            rect.expand(s(p, 3.0)),
+            2.0,
+            Stroke::new(s(p, 3.0).max(2.0), colour),
+            StrokeKind::Outside,
+        );
+    }
+    let size = s(p, 16.0).max(12.0);
+    let tag = Rect::from_min_size(
+        rect.left_top() - vec2(size * 0.6, size * 0.6),
+        vec2(size, size),
+    );
+    painter.rect_filled(tag, 2.0, colour);
+    painter.text(
+        tag.center(),
+        Align2::CENTER_CENTER,
+        number.to_string(),
+        theme::font(size * 0.8),
+        egui::Color32::BLACK,
+    );
 }
 
 /// `Supply air: 21.5 °C` (plus quality when not good) — what tests and screen readers find.
@@ -109,6 +150,12 @@ fn accessible_label(w: &WidgetConfig, p: &Painting<'_>) -> String {
                 && t2.as_bool() == Some(true)
             {
                 s.push_str(", fault");
+            }
+            if let Some((_, n, unacked)) = p.alarm {
+                s.push_str(&format!(
+                    ", alarm priority {n}{}",
+                    if unacked { " unacknowledged" } else { "" }
+                ));
             }
             s
         }
