@@ -7,26 +7,21 @@ use std::time::{Duration, Instant};
 
 use plantview::mqtt::ClientSettings;
 
-/// A free port on 127.0.0.1. Ports come from a per-process range below the OS's ephemeral range
-/// and are never handed out twice in one process, so parallel tests cannot race for one (a broker
-/// binds its port some time after we chose it).
+/// A free port on 127.0.0.1, chosen by the OS (bind port 0, read it, release it), never the
+/// same one twice in a test process (parallel tests would otherwise race for a port the OS
+/// just handed out again).
 pub fn free_addr() -> SocketAddr {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    // A random start per process (pid and clock): test processes running side by side (e.g.
-    // two `cargo test` invocations) rarely meet in the 12,000-port range.
-    static START: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
-    let start = *START.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        ((u64::from(std::process::id()) * 7919 + u64::from(nanos)) % 12_000) as u16
-    });
+    static GIVEN: std::sync::OnceLock<parking_lot::Mutex<std::collections::HashSet<u16>>> =
+        std::sync::OnceLock::new();
+    let given = GIVEN.get_or_init(Default::default);
     loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 20_000 + (start + n) % 12_000;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        if TcpListener::bind(addr).is_ok() {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = l.local_addr().expect("local addr");
+        let mut g = given.lock();
+        // Also keep the next port for a broker's MQTT 5 listener.
+        if !g.contains(&addr.port()) && !g.contains(&addr.port().wrapping_add(1)) {
+            g.insert(addr.port());
+            g.insert(addr.port().wrapping_add(1));
             return addr;
         }
     }
@@ -36,8 +31,8 @@ pub fn free_addr() -> SocketAddr {
 pub fn free_addr_pair() -> SocketAddr {
     loop {
         let a = free_addr();
-        let b = free_addr();
-        if b.port() == a.port() + 1 {
+        let next = SocketAddr::new(a.ip(), a.port().wrapping_add(1));
+        if a.port() < u16::MAX && TcpListener::bind(next).is_ok() {
             return a;
         }
     }
