@@ -48,12 +48,19 @@ pub fn banner_ui(
     alarms: &AlarmHandle,
     theme: &Theme,
     last_error: &mut Option<String>,
+    horn: &mut super::horn::Horn,
 ) -> bool {
     let list: Vec<ActiveAlarm> = alarms.active().into_iter().filter(|a| !hidden(a)).collect();
     let unacked: Vec<&ActiveAlarm> = list
         .iter()
         .filter(|a| a.state.is_unacknowledged())
         .collect();
+    let newest = unacked
+        .iter()
+        .filter_map(|a| a.activated_ms)
+        .max()
+        .map_or(0, |t| u64::try_from(t).unwrap_or(0));
+    horn.update(!unacked.is_empty(), newest);
     let mut open_summary = false;
     if !unacked.is_empty() {
         ui.ctx().request_repaint_after(Duration::from_millis(250));
@@ -101,6 +108,9 @@ pub fn banner_ui(
                         comment: None,
                     };
                     *last_error = alarms.submit(cmd).err().map(|e| e.to_string());
+                }
+                if horn.available() && !horn.silenced() && ui.button("Silence").clicked() {
+                    horn.silence(newest);
                 }
                 if unacked.len() > 1 {
                     ui.label(format!("+{} more unacknowledged", unacked.len() - 1));
@@ -357,4 +367,203 @@ fn health_ui(ui: &mut Ui, h: &crate::alarms::AlarmHealth) {
             );
         }
     });
+}
+
+type JournalResult = Result<Vec<crate::alarms::JournalEntry>, String>;
+
+/// The alarm history page: the journal over a time range, filtered by priority, area and
+/// alarm name. Queries run on a named thread; the page shows the last result meanwhile.
+pub struct JournalPage {
+    range_ms: i64,
+    priority: Option<Priority>,
+    area: String,
+    alarm: String,
+    result: std::sync::Arc<parking_lot::Mutex<Option<JournalResult>>>,
+    shown: Option<JournalResult>,
+    dirty: bool,
+}
+
+impl Default for JournalPage {
+    fn default() -> Self {
+        Self {
+            range_ms: 24 * 3_600_000,
+            priority: None,
+            area: String::new(),
+            alarm: String::new(),
+            result: std::sync::Arc::default(),
+            shown: None,
+            dirty: true,
+        }
+    }
+}
+
+/// Journal rows shown at most (newest first).
+const JOURNAL_ROWS: usize = 2_000;
+
+impl JournalPage {
+    fn query(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        self.dirty = false;
+        let q = crate::alarms::JournalQuery {
+            from_ms: Some(crate::engine::now_ms() - self.range_ms),
+            priorities: self.priority.into_iter().collect(),
+            area: (!self.area.trim().is_empty()).then(|| self.area.trim().to_owned()),
+            alarm: (!self.alarm.trim().is_empty()).then(|| self.alarm.trim().to_owned()),
+            limit: JOURNAL_ROWS,
+            ..Default::default()
+        };
+        let slot = self.result.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pv-journal-query".to_owned())
+            .spawn(move || {
+                let r = crate::alarms::open_reader(&path)
+                    .and_then(|c| crate::alarms::query(&c, &q))
+                    .map_err(|e| format!("cannot read the alarm journal {}: {e}", path.display()));
+                *slot.lock() = Some(r);
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            self.shown = Some(Err(format!("cannot start the journal query: {e}")));
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, alarms: &AlarmHandle, theme: &Theme) {
+        if let Some(r) = self.result.lock().take() {
+            self.shown = Some(r);
+        }
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Alarm history").strong().size(16.0));
+            ui.separator();
+            for (label, ms) in [
+                ("1 h", 3_600_000),
+                ("8 h", 8 * 3_600_000),
+                ("24 h", 24 * 3_600_000),
+                ("7 d", 7 * 24 * 3_600_000),
+                ("30 d", 30 * 24 * 3_600_000),
+            ] {
+                if ui.selectable_label(self.range_ms == ms, label).clicked() {
+                    self.range_ms = ms;
+                    self.dirty = true;
+                }
+            }
+            ui.separator();
+            ui.label("Priority:");
+            if ui
+                .selectable_label(self.priority.is_none(), "All")
+                .clicked()
+            {
+                self.priority = None;
+                self.dirty = true;
+            }
+            for p in Priority::ALL {
+                if ui
+                    .selectable_label(self.priority == Some(p), p.as_str())
+                    .clicked()
+                {
+                    self.priority = Some(p);
+                    self.dirty = true;
+                }
+            }
+            ui.separator();
+            let l = ui.label("Area:");
+            if ui
+                .add(egui::TextEdit::singleline(&mut self.area).desired_width(90.0))
+                .labelled_by(l.id)
+                .changed()
+            {
+                self.dirty = true;
+            }
+            let l = ui.label("Alarm:");
+            if ui
+                .add(egui::TextEdit::singleline(&mut self.alarm).desired_width(140.0))
+                .labelled_by(l.id)
+                .changed()
+            {
+                self.dirty = true;
+            }
+            if ui.button("Refresh").clicked() {
+                self.dirty = true;
+            }
+        });
+        if self.dirty {
+            self.query(ui.ctx(), alarms.journal_path().to_owned());
+        }
+        ui.separator();
+        match &self.shown {
+            None => {
+                ui.label("Reading the journal…");
+            }
+            Some(Err(e)) => {
+                ui.label(RichText::new(e).strong());
+            }
+            Some(Ok(rows)) => {
+                ui.label(format!(
+                    "{} event(s), newest first{}",
+                    rows.len(),
+                    if rows.len() == JOURNAL_ROWS {
+                        " (limit reached: narrow the filter)"
+                    } else {
+                        ""
+                    }
+                ));
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        egui::Grid::new("alarm_journal")
+                            .num_columns(8)
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for h in [
+                                    "Time",
+                                    "Priority",
+                                    "Area",
+                                    "Alarm",
+                                    "Event",
+                                    "State",
+                                    "Value",
+                                    "User / comment",
+                                ] {
+                                    ui.label(RichText::new(h).strong());
+                                }
+                                ui.end_row();
+                                for r in rows {
+                                    let e = &r.event;
+                                    ui.label(format::local_datetime(e.ts_ms));
+                                    egui::Frame::new()
+                                        .fill(priority_colour(theme, r.priority))
+                                        .inner_margin(egui::Margin::symmetric(4, 0))
+                                        .show(ui, |ui| {
+                                            ui.label(
+                                                RichText::new(r.priority.as_str())
+                                                    .color(Color32::BLACK),
+                                            );
+                                        });
+                                    ui.label(&r.area);
+                                    ui.label(&*e.alarm);
+                                    ui.label(e.kind.as_str());
+                                    ui.label(format!(
+                                        "{} → {}",
+                                        e.state_from.as_str(),
+                                        e.state_to.as_str()
+                                    ));
+                                    ui.label(
+                                        e.value
+                                            .as_ref()
+                                            .map(ToString::to_string)
+                                            .unwrap_or_default(),
+                                    );
+                                    let who = match (&e.user, &e.comment) {
+                                        (Some(u), Some(c)) => format!("{u}: {c}"),
+                                        (Some(u), None) => u.clone(),
+                                        (None, Some(c)) => c.clone(),
+                                        (None, None) => String::new(),
+                                    };
+                                    ui.label(who);
+                                    ui.end_row();
+                                }
+                            });
+                    });
+            }
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub enum View {
     Screen(usize),
     Trends,
     Alarms,
+    AlarmHistory,
 }
 
 /// Trend windows open at once at most (the oldest closes).
@@ -34,8 +35,10 @@ pub struct PlantViewApp {
     trend_windows: Vec<TagTrendWindow>,
     minis: MiniTrends,
     alarm_summary: super::alarms::SummaryPage,
+    alarm_journal: super::alarms::JournalPage,
     /// The last refused alarm action, shown in the banner.
     alarm_error: Option<String>,
+    horn: super::horn::Horn,
     /// Started on the first frame, when the egui context is known.
     wake_started: bool,
 }
@@ -55,7 +58,9 @@ impl PlantViewApp {
             trend_windows: Vec::new(),
             minis,
             alarm_summary: super::alarms::SummaryPage::default(),
+            alarm_journal: super::alarms::JournalPage::default(),
             alarm_error: None,
+            horn: super::horn::Horn::new(),
             wake_started: false,
         }
     }
@@ -114,7 +119,7 @@ impl PlantViewApp {
     pub fn current_screen(&self) -> usize {
         match self.view {
             View::Screen(i) => i,
-            View::Trends | View::Alarms => 0,
+            View::Trends | View::Alarms | View::AlarmHistory => 0,
         }
     }
 
@@ -178,7 +183,13 @@ impl PlantViewApp {
             egui::Panel::top("alarm_banner")
                 .exact_size(30.0)
                 .show(ui, |ui| {
-                    open = super::alarms::banner_ui(ui, alarms, &self.theme, &mut self.alarm_error);
+                    open = super::alarms::banner_ui(
+                        ui,
+                        alarms,
+                        &self.theme,
+                        &mut self.alarm_error,
+                        &mut self.horn,
+                    );
                 });
             if open {
                 self.view = View::Alarms;
@@ -196,6 +207,16 @@ impl PlantViewApp {
                 let theme = self.theme.clone();
                 self.open_trends().ui(ui, &theme);
             }
+            View::AlarmHistory => match self.engine.alarms() {
+                Some(alarms) => self.alarm_journal.ui(ui, alarms, &self.theme),
+                None => {
+                    ui.label(
+                        self.engine
+                            .alarms_error()
+                            .unwrap_or("This project defines no alarms."),
+                    );
+                }
+            },
             View::Alarms => match self.engine.alarms() {
                 Some(alarms) => self.alarm_summary.ui(ui, alarms, &self.theme),
                 None => {
@@ -261,6 +282,7 @@ impl PlantViewApp {
             let title = match self.view {
                 View::Trends => Some("Trends"),
                 View::Alarms => Some("Alarms"),
+                View::AlarmHistory => Some("Alarm history"),
                 View::Screen(i) => self
                     .engine
                     .project
@@ -364,6 +386,15 @@ impl PlantViewApp {
             .clicked()
         {
             self.view = View::Alarms;
+        }
+        if ui
+            .selectable_label(
+                self.view == View::AlarmHistory,
+                RichText::new("Alarm history").size(14.0),
+            )
+            .clicked()
+        {
+            self.view = View::AlarmHistory;
         }
     }
 

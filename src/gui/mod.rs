@@ -4,6 +4,7 @@
 pub mod alarms;
 mod app;
 pub mod format;
+mod horn;
 pub mod screen;
 pub mod theme;
 pub mod trends;
@@ -52,6 +53,7 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         None => app::View::Screen(0),
         Some("trends") => app::View::Trends,
         Some("alarms") => app::View::Alarms,
+        Some("alarm-history") => app::View::AlarmHistory,
         Some(id) => app::View::Screen(
             project
                 .screens
