@@ -26,8 +26,12 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 10)]
     pub topics: usize,
     /// Throughput rounds (each: one baseline run and one engine run).
-    #[arg(long, default_value_t = 3)]
-    pub rounds: usize,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub rounds: u16,
+    /// Also record every message in history (the engine's full path with the SQLite writer;
+    /// by default the figure is MQTT → tag store alone).
+    #[arg(long)]
+    pub history: bool,
 }
 
 pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
@@ -40,6 +44,11 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
         .build()?;
     // The engine reads `bench/…`; the bare subscriber gets the same load on `bare/…`, so
     // neither run feeds the other.
+    let sub_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("pv-bench-sub")
+        .enable_all()
+        .build()?;
     let topics: Vec<String> = (0..args.topics).map(|i| format!("bench/t{i}")).collect();
     let bare_topics: Vec<String> = (0..args.topics).map(|i| format!("bare/t{i}")).collect();
 
@@ -65,6 +74,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
         project,
         &EngineOptions {
             data_dir: Some(dir.join("data")),
+            no_history: !args.history,
             ..Default::default()
         },
     )?;
@@ -76,14 +86,21 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     std::thread::sleep(Duration::from_millis(300));
 
     println!(
-        "# plantview bench ingest — {} messages, {} topics, QoS 0, embedded broker {addr}",
-        args.messages, args.topics
+        "# plantview bench ingest — {} messages, {} topics, QoS 0, embedded broker {addr}, history {}",
+        args.messages,
+        args.topics,
+        if args.history { "recording" } else { "off" }
     );
     // Throughput: alternate the transport baseline and the engine, `rounds` times each; the
     // best of each is compared (best-of-N damps the noise of a shared 2-core machine).
     let (mut bare, mut eng) = (Vec::new(), Vec::new());
     for _ in 0..args.rounds {
-        bare.push(rt.block_on(bare_throughput(addr, &bare_topics, args.messages))?);
+        bare.push(rt.block_on(bare_throughput(
+            addr,
+            &bare_topics,
+            args.messages,
+            sub_rt.handle(),
+        ))?);
         eng.push(rt.block_on(engine_throughput(addr, &topics, args.messages, &engine))?);
     }
     let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
@@ -103,8 +120,13 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
         best(&eng),
         list(&eng)
     );
+    // Each round pairs adjacent runs, so drifting load on a shared machine hits both alike.
+    let mut ratios: Vec<f64> = eng.iter().zip(&bare).map(|(e, b)| e / b).collect();
+    ratios.sort_by(f64::total_cmp);
     println!(
-        "ratio engine / transport (best / best): {:>9.2}",
+        "ratio engine / transport per round:     [{}]  median {:.2}  (best / best {:.2})",
+        ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
+        ratios[ratios.len() / 2],
         best(&eng) / best(&bare)
     );
 
@@ -177,40 +199,49 @@ async fn publish_burst(
 }
 
 /// A subscriber that only counts: msg/s from first to last message.
+/// A subscriber that only counts, on a runtime of its own like the engine's (so neither side
+/// shares worker threads with the publisher): msg/s from first to last message.
 async fn bare_throughput(
     addr: std::net::SocketAddr,
     topics: &[String],
     n: u64,
+    sub_rt: &tokio::runtime::Handle,
 ) -> anyhow::Result<f64> {
-    let (client, mut eventloop) = settings(addr, "bench-bare").client(64);
-    client.subscribe("bare/#", QoS::AtMostOnce).await?;
-    // Wait for the SubAck.
-    loop {
-        if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await? {
-            break;
-        }
-    }
-    let publisher = tokio::spawn(publish_burst(addr, topics.to_vec(), n));
-    let mut count = 0u64;
-    let mut first = None;
-    let mut last = Instant::now();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await {
-            Ok(Ok(Event::Incoming(Packet::Publish(_)))) => {
-                count += 1;
-                last = Instant::now();
-                first.get_or_insert(last);
-                if count == n {
-                    break;
-                }
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let counter = sub_rt.spawn(async move {
+        let (client, mut eventloop) = settings(addr, "bench-bare").client(64);
+        client.subscribe("bare/#", QoS::AtMostOnce).await?;
+        loop {
+            if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await? {
+                break;
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => anyhow::bail!("bare subscriber: {e}"),
-            Err(_) => break, // quiet for 2 s: the broker dropped the rest
         }
-    }
+        let _ = ready_tx.send(());
+        let mut count = 0u64;
+        let mut first = None;
+        let mut last = Instant::now();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(2), eventloop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(_)))) => {
+                    count += 1;
+                    last = Instant::now();
+                    first.get_or_insert(last);
+                    if count == n {
+                        break;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => anyhow::bail!("bare subscriber: {e}"),
+                Err(_) => break, // quiet for 2 s: the broker dropped the rest
+            }
+        }
+        let _ = client.disconnect().await;
+        Ok((count, first, last))
+    });
+    ready_rx.await?;
+    let publisher = tokio::spawn(publish_burst(addr, topics.to_vec(), n));
+    let (count, first, last) = counter.await??;
     publisher.await??;
-    let _ = client.disconnect().await;
     rate(count, n, first, last)
 }
 
