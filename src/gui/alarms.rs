@@ -39,7 +39,12 @@ pub fn alarm_line(a: &ActiveAlarm) -> String {
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_default();
-    format!("{when}  {}  {}  {value}", a.name, a.message)
+    let cleared = if a.state == AlarmState::UnackRtn {
+        "  (cleared, not acknowledged)"
+    } else {
+        ""
+    };
+    format!("{when}  {}  {}  {value}{cleared}", a.name, a.message)
 }
 
 /// The banner. Returns true when the operator asked for the alarm summary.
