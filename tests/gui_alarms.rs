@@ -106,3 +106,82 @@ fn hi_alarm_shows_in_banner_and_ack_is_journaled_with_the_user() {
         Some(plantview::gui::alarms::operator().as_str())
     );
 }
+
+#[test]
+fn summary_page_acknowledges_the_selected_alarm_with_a_comment() {
+    use egui::accesskit::Role;
+    let dir = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    let project = format!(
+        r#"{{
+  "format": 1,
+  "name": "Summary test",
+  "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [ {{ "name": "A", "topic": "a" }}, {{ "name": "B", "topic": "b" }} ],
+  "alarms": [
+    {{ "name": "A.Hi", "tag": "A", "kind": "hi", "limit": 10.0, "priority": "critical", "area": "North" }},
+    {{ "name": "B.Lo", "tag": "B", "kind": "lo", "limit": 0.0, "priority": "low", "area": "South" }}
+  ]
+}}"#
+    );
+    write_project(dir.path(), &project, &[]);
+    let p = plantview::project::load(dir.path()).expect("valid project");
+    let options = EngineOptions {
+        data_dir: Some(dir.path().join("data")),
+        ..Default::default()
+    };
+    let engine = engine::start(p, &options).expect("engine");
+    let journal = plantview::alarms::journal_path(&engine.status().data_dir);
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 800.0])
+        .build_ui_state(
+            |ui, app: &mut PlantViewApp| app.ui_root(ui),
+            PlantViewApp::new(engine),
+        );
+    step_until(&mut harness, "connected", |h| {
+        h.query_by_label_contains("MQTT connected").is_some()
+    });
+    let mut publisher = Publisher::connect(addr);
+    publisher.publish("a", "20");
+    publisher.publish("b", "-5");
+    step_until(&mut harness, "two alarms", |h| {
+        h.query_by_label("CRITICAL 1").is_some() && h.query_by_label("LOW 1").is_some()
+    });
+    harness.get_by_label("Alarm summary").click();
+    step_until(&mut harness, "summary page", |h| {
+        h.query_by_role_and_label(Role::CheckBox, "B.Lo").is_some()
+    });
+    harness.get_by_label("Comment:").click();
+    harness.step();
+    harness.get_by_label("Comment:").type_text("sensor check");
+    harness
+        .get_by_role_and_label(Role::CheckBox, "B.Lo")
+        .click();
+    harness.step();
+    harness.get_by_label("Acknowledge selected").click();
+    let conn_rows = || {
+        let conn = plantview::alarms::open_reader(&journal).ok()?;
+        let rows = plantview::alarms::query(
+            &conn,
+            &JournalQuery {
+                events: vec![EventKind::Ack],
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .ok()?;
+        (!rows.is_empty()).then_some(rows)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let rows = loop {
+        harness.step();
+        if let Some(r) = conn_rows() {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "ack journaled");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(rows.len(), 1, "only the selected alarm");
+    assert_eq!(&*rows[0].event.alarm, "B.Lo");
+    assert_eq!(rows[0].event.comment.as_deref(), Some("sensor check"));
+}

@@ -150,10 +150,31 @@ pub struct SummaryPage {
     selected: HashSet<String>,
     priority: Option<Priority>,
     area: String,
+    state: StateFilter,
+    sort: SortBy,
     show_hidden: bool,
+    comment: String,
     shelve_reason: String,
     shelve_minutes: u32,
     message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum StateFilter {
+    #[default]
+    All,
+    Unacknowledged,
+    Active,
+}
+
+/// Sort order of the summary (default: priority, then newest — ISA-18.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum SortBy {
+    #[default]
+    Priority,
+    Time,
+    Area,
+    Alarm,
 }
 
 impl SummaryPage {
@@ -184,19 +205,43 @@ impl SummaryPage {
                 ui.selectable_value(&mut self.area, a.clone(), a.as_str());
             }
             ui.separator();
+            ui.label("State:");
+            ui.selectable_value(&mut self.state, StateFilter::All, "all");
+            ui.selectable_value(
+                &mut self.state,
+                StateFilter::Unacknowledged,
+                "unacknowledged",
+            );
+            ui.selectable_value(&mut self.state, StateFilter::Active, "active");
+            ui.separator();
             ui.checkbox(
                 &mut self.show_hidden,
                 "Show shelved / suppressed / out of service",
             );
         });
-        let list: Vec<&ActiveAlarm> = all
+        let mut list: Vec<&ActiveAlarm> = all
             .iter()
             .filter(|a| self.priority.is_none_or(|p| a.priority == p))
             .filter(|a| self.area.is_empty() || a.area == self.area)
             .filter(|a| self.show_hidden || !hidden(a))
+            .filter(|a| match self.state {
+                StateFilter::All => true,
+                StateFilter::Unacknowledged => a.state.is_unacknowledged(),
+                StateFilter::Active => a.condition,
+            })
             .collect();
+        match self.sort {
+            SortBy::Priority => {} // the engine's order: priority, then newest
+            SortBy::Time => list.sort_by_key(|a| std::cmp::Reverse(a.activated_ms)),
+            SortBy::Area => list.sort_by(|a, b| a.area.cmp(&b.area)),
+            SortBy::Alarm => list.sort_by(|a, b| a.name.cmp(&b.name)),
+        }
         ui.horizontal(|ui| {
             let user = operator();
+            let comment_label = ui.label("Comment:");
+            ui.add(egui::TextEdit::singleline(&mut self.comment).desired_width(160.0))
+                .labelled_by(comment_label.id);
+            let comment = (!self.comment.trim().is_empty()).then(|| self.comment.trim().to_owned());
             if ui.button("Acknowledge selected").clicked() {
                 let names: Vec<String> = list
                     .iter()
@@ -207,7 +252,7 @@ impl SummaryPage {
                     .submit(AlarmCommand::Ack {
                         names,
                         user: user.clone(),
-                        comment: None,
+                        comment: comment.clone(),
                     })
                     .err()
                     .map(|e| e.to_string());
@@ -218,18 +263,21 @@ impl SummaryPage {
                     .submit(AlarmCommand::Ack {
                         names,
                         user: user.clone(),
-                        comment: None,
+                        comment,
                     })
                     .err()
                     .map(|e| e.to_string());
             }
-            ui.separator();
-            ui.label("Shelve selected for");
+        });
+        ui.horizontal(|ui| {
+            let user = operator();
+            let shelve_label = ui.label("Shelve selected for");
             ui.add(
                 egui::DragValue::new(&mut self.shelve_minutes)
                     .range(1..=480)
                     .suffix(" min"),
-            );
+            )
+            .labelled_by(shelve_label.id);
             let reason = ui.label("reason:");
             ui.add(egui::TextEdit::singleline(&mut self.shelve_reason).desired_width(160.0))
                 .labelled_by(reason.id);
@@ -260,22 +308,35 @@ impl SummaryPage {
             .max_height(ui.available_height() - 60.0)
             .show(ui, |ui| {
                 egui::Grid::new("alarm_summary")
-                    .num_columns(8)
+                    .num_columns(7)
                     .striped(true)
                     .show(ui, |ui| {
-                        for h in [
-                            "", "Priority", "Time", "Area", "Alarm", "Message", "Value", "State",
+                        // Click a header to sort by it.
+                        for (h, by) in [
+                            ("Alarm", Some(SortBy::Alarm)),
+                            ("Priority", Some(SortBy::Priority)),
+                            ("Time", Some(SortBy::Time)),
+                            ("Area", Some(SortBy::Area)),
+                            ("Message", None),
+                            ("Value", None),
+                            ("State", None),
                         ] {
-                            ui.label(RichText::new(h).strong());
+                            match by {
+                                Some(by) => {
+                                    let text = RichText::new(h).strong();
+                                    if ui.selectable_label(self.sort == by, text).clicked() {
+                                        self.sort = by;
+                                    }
+                                }
+                                None => {
+                                    ui.label(RichText::new(h).strong());
+                                }
+                            }
                         }
                         ui.end_row();
                         for a in &list {
                             let mut sel = self.selected.contains(&a.name);
-                            if ui
-                                .checkbox(&mut sel, "")
-                                .on_hover_text(format!("Select {}", a.name))
-                                .changed()
-                            {
+                            if ui.checkbox(&mut sel, &a.name).changed() {
                                 if sel {
                                     self.selected.insert(a.name.clone());
                                 } else {
@@ -297,7 +358,6 @@ impl SummaryPage {
                                     .unwrap_or_default(),
                             );
                             ui.label(&a.area);
-                            ui.label(&a.name);
                             ui.label(&a.message);
                             ui.label(
                                 a.value
