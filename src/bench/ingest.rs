@@ -125,7 +125,11 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     ratios.sort_by(f64::total_cmp);
     println!(
         "ratio engine / transport per round:     [{}]  median {:.2}  (best / best {:.2})",
-        ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         ratios[ratios.len() / 2],
         best(&eng) / best(&bare)
     );
