@@ -71,39 +71,51 @@ pub struct Core {
     pub retry_at: Option<Instant>,
 }
 
+/// Events journaled in one commit at most (bounds the delay of the first one).
+const MAX_EVENTS_PER_COMMIT: usize = 20_000;
+
 impl Core {
     /// Process inputs until every sender is gone.
     pub fn run(mut self, mut rx: mpsc::Receiver<Input>) {
-        while let Some(input) = rx.blocking_recv() {
+        while let Some(first) = rx.blocking_recv() {
+            // Everything already queued goes into one journal commit: under a flood the feed
+            // hands over many small batches, and a commit each would add up to a standing delay.
             let mut out = Vec::new();
-            match input {
-                Input::Changes(changes) => {
-                    for c in &changes {
-                        self.eval.on_change(c, &mut out);
-                    }
-                }
-                Input::Resync(states, now) => self.eval.resync(&states, now, &mut out),
-                Input::Tick(now) => {
-                    self.eval.tick(now, &mut out);
-                    self.shared.activations.lock().prune(now);
-                }
-                Input::Command {
-                    command,
-                    ts_ms,
-                    reply,
-                } => {
-                    let result = self.command(&command, ts_ms);
-                    match reply {
-                        Some(reply) => {
-                            let _ = reply.send(result);
+            let mut next = Some(first);
+            while let Some(input) = next.take() {
+                match input {
+                    Input::Changes(changes) => {
+                        for c in &changes {
+                            self.eval.on_change(c, &mut out);
                         }
-                        None => {
-                            if let Err(e) = result {
-                                tracing::warn!("alarm command {command:?} refused: {e}");
+                    }
+                    Input::Resync(states, now) => self.eval.resync(&states, now, &mut out),
+                    Input::Tick(now) => {
+                        self.eval.tick(now, &mut out);
+                        self.shared.activations.lock().prune(now);
+                    }
+                    Input::Command {
+                        command,
+                        ts_ms,
+                        reply,
+                    } => {
+                        // Operator actions see (and follow) everything evaluated before them.
+                        self.commit_and_publish(std::mem::take(&mut out), false);
+                        let result = self.command(&command, ts_ms);
+                        match reply {
+                            Some(reply) => {
+                                let _ = reply.send(result);
+                            }
+                            None => {
+                                if let Err(e) = result {
+                                    tracing::warn!("alarm command {command:?} refused: {e}");
+                                }
                             }
                         }
                     }
-                    continue;
+                }
+                if out.len() < MAX_EVENTS_PER_COMMIT {
+                    next = rx.try_recv().ok();
                 }
             }
             self.commit_and_publish(out, false);

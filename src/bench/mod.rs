@@ -1,6 +1,7 @@
 //! `plantview bench ...`: measurements of the hot paths, each beside a baseline run in the same
 //! process.
 
+mod alarms;
 mod history;
 mod ingest;
 
@@ -15,6 +16,11 @@ pub enum BenchCmd {
     /// A history writer for the kill -9 test (runs until killed).
     #[command(hide = true)]
     HistoryChild(history::HistoryChildArgs),
+    /// Alarm burst latency (journaled and shown) and evaluation rate vs the ingest path.
+    Alarms(alarms::AlarmsArgs),
+    /// An alarm flood for the kill -9 test (runs until killed).
+    #[command(hide = true)]
+    AlarmsChild(alarms::AlarmsChildArgs),
 }
 
 pub fn run(cmd: &BenchCmd) -> anyhow::Result<std::process::ExitCode> {
@@ -22,5 +28,7 @@ pub fn run(cmd: &BenchCmd) -> anyhow::Result<std::process::ExitCode> {
         BenchCmd::Ingest(args) => ingest::run(args),
         BenchCmd::History(args) => history::run(args),
         BenchCmd::HistoryChild(args) => history::child(args),
+        BenchCmd::Alarms(args) => alarms::run(args),
+        BenchCmd::AlarmsChild(args) => alarms::child(args),
     }
 }
