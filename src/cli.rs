@@ -151,10 +151,12 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(gui: bool) {
+    // rumqttd logs every ordinary client disconnect at ERROR ("router-drop", "no-connection
+    // ... already gone"); those two modules stay quiet unless RUST_LOG asks for them.
     let default = if gui {
-        "warn,plantview=info"
+        "warn,plantview=info,rumqttd::server::broker=off,rumqttd::router::routing=off"
     } else {
-        "info,rumqttd=warn"
+        "info,rumqttd=warn,rumqttd::server::broker=off,rumqttd::router::routing=off"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -231,7 +231,7 @@ pub fn run(args: &AlarmsArgs) -> anyhow::Result<std::process::ExitCode> {
         let _ = std::fs::remove_dir_all(dir);
     }
     println!(
-        "targets: burst ≤ 100 ms {}, evaluation ≥ 10× ingest {}",
+        "targets: burst ≤ 100 ms {}, evaluation ≥ 10× the engine's MQTT ingest {}",
         if burst_ok { "met" } else { "MISSED" },
         if ratio_ok { "met" } else { "MISSED" }
     );
@@ -543,7 +543,18 @@ fn throughput(args: &AlarmsArgs, dir: &Path, rt: &tokio::runtime::Runtime) -> an
         "  ratio end to end / ingest (bounded by the feed): {:>8.2}×",
         bx / bi
     );
-    Ok(be / bi >= 10.0)
+    // The engine's real ingest: MQTT through the embedded broker into the tag store.
+    let mqtt = super::ingest::engine_mqtt_rate(300_000)?;
+    println!(
+        "  engine MQTT ingest (embedded broker → tag store, 300k messages): {mqtt:>11.0} msg/s"
+    );
+    println!(
+        "  ratio evaluation / engine MQTT ingest: cold {:.0}×, warm {:.0}×; end to end {:.0}×",
+        be / mqtt,
+        bw / mqtt,
+        bx / mqtt
+    );
+    Ok(be / mqtt >= 10.0)
 }
 
 /// Evaluate `m` changes from `source` on a fresh evaluator; changes/s.

@@ -52,38 +52,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     let topics: Vec<String> = (0..args.topics).map(|i| format!("bench/t{i}")).collect();
     let bare_topics: Vec<String> = (0..args.topics).map(|i| format!("bare/t{i}")).collect();
 
-    // A project whose tags read every bench topic.
-    let dir = std::env::temp_dir().join(format!("plantview-bench-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("screens"))?;
-    let tags: Vec<serde_json::Value> = topics
-        .iter()
-        .enumerate()
-        .map(|(i, t)| serde_json::json!({ "name": format!("Bench.T{i}"), "topic": t, "stale_after_s": 0 }))
-        .collect();
-    let project = serde_json::json!({
-        "format": 1, "name": "bench",
-        "broker": { "mode": "external", "url": format!("mqtt://{addr}") },
-        "tags": tags,
-    });
-    std::fs::write(
-        dir.join("project.json"),
-        serde_json::to_vec_pretty(&project)?,
-    )?;
-    let project = crate::project::load(&dir)?;
-    let engine = engine::start(
-        project,
-        &EngineOptions {
-            data_dir: Some(dir.join("data")),
-            no_history: !args.history,
-            ..Default::default()
-        },
-    )?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while engine.status().connection != ConnState::Connected {
-        anyhow::ensure!(Instant::now() < deadline, "engine did not connect");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let (engine, dir) = bench_engine(addr, &topics, args.history)?;
 
     println!(
         "# plantview bench ingest — {} messages, {} topics, QoS 0, embedded broker {addr}, history {}",
@@ -155,6 +124,67 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<std::process::ExitCode> {
     engine.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// An engine reading `topics` from the broker at `addr` (through a temporary project), connected
+/// and subscribed.
+fn bench_engine(
+    addr: std::net::SocketAddr,
+    topics: &[String],
+    history: bool,
+) -> anyhow::Result<(engine::EngineHandle, std::path::PathBuf)> {
+    // A project whose tags read every bench topic.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("plantview-bench-{}-{run}", std::process::id()));
+    std::fs::create_dir_all(dir.join("screens"))?;
+    let tags: Vec<serde_json::Value> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({ "name": format!("Bench.T{i}"), "topic": t, "stale_after_s": 0 }))
+        .collect();
+    let project = serde_json::json!({
+        "format": 1, "name": "bench",
+        "broker": { "mode": "external", "url": format!("mqtt://{addr}") },
+        "tags": tags,
+    });
+    std::fs::write(
+        dir.join("project.json"),
+        serde_json::to_vec_pretty(&project)?,
+    )?;
+    let project = crate::project::load(&dir)?;
+    let engine = engine::start(
+        project,
+        &EngineOptions {
+            data_dir: Some(dir.join("data")),
+            no_history: !history,
+            ..Default::default()
+        },
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.status().connection != ConnState::Connected {
+        anyhow::ensure!(Instant::now() < deadline, "engine did not connect");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    Ok((engine, dir))
+}
+
+/// The engine's MQTT ingest rate (msg/s, embedded broker → tag store, history off): the
+/// baseline other benchmarks compare against in their own run.
+pub fn engine_mqtt_rate(messages: u64) -> anyhow::Result<f64> {
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse()?, None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("pv-bench")
+        .enable_all()
+        .build()?;
+    let topics: Vec<String> = (0..10).map(|i| format!("bench/t{i}")).collect();
+    let (engine, dir) = bench_engine(broker.listen, &topics, false)?;
+    let rate = rt.block_on(engine_throughput(broker.listen, &topics, messages, &engine));
+    engine.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+    rate
 }
 
 fn pct(sorted_us: &[u64], q: f64) -> f64 {

@@ -182,11 +182,18 @@ fn probe(addr: SocketAddr, v5: bool) -> std::io::Result<()> {
     let mut packet = vec![0x10, body.len() as u8];
     packet.extend(body);
     stream.write_all(&packet)?;
-    let mut ack = [0u8; 1];
-    stream.read_exact(&mut ack)?;
-    if ack[0] != 0x20 {
+    // Read the whole CONNACK (unread bytes at close would reset the connection), say
+    // DISCONNECT and let the broker close first, so it logs nothing alarming.
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    if head[0] != 0x20 {
         return Err(std::io::Error::other("not a CONNACK"));
     }
-    let _ = stream.write_all(&[0xE0, 0x00]); // DISCONNECT
+    let mut rest = vec![0u8; usize::from(head[1])];
+    stream.read_exact(&mut rest)?;
+    stream.write_all(&[0xE0, 0x00])?;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 64];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
     Ok(())
 }
