@@ -5,6 +5,7 @@ pub mod alarms;
 mod app;
 pub mod format;
 mod horn;
+mod marks;
 pub mod screen;
 pub mod theme;
 pub mod trends;

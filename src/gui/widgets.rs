@@ -11,6 +11,7 @@ use crate::engine::{Quality, TagState};
 use crate::project::{TagConfig, WidgetConfig, WidgetKind};
 
 use super::format::{bool_text, quality_badge, value_text, value_with_unit};
+use super::marks::{alarm_marker, dashed_border, quality_overlay};
 use super::theme::{self, Theme};
 
 /// A bound tag as a widget sees it.
@@ -97,41 +98,6 @@ pub fn widget_ui(ui: &mut Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) ->
     }
 }
 
-/// A priority-coloured frame and a numbered priority tag at the top-left corner; flashing while
-/// unacknowledged.
-fn alarm_marker(
-    ui: &Ui,
-    rect: Rect,
-    colour: egui::Color32,
-    number: u8,
-    unacked: bool,
-    p: &Painting<'_>,
-) {
-    let on = !unacked || (ui.input(|i| i.time) * 2.0) as i64 % 2 == 0;
-    let painter = ui.painter();
-    if on {
-        painter.rect_stroke(
-            rect.expand(s(p, 3.0)),
-            2.0,
-            Stroke::new(s(p, 3.0).max(2.0), colour),
-            StrokeKind::Outside,
-        );
-    }
-    let size = s(p, 16.0).max(12.0);
-    let tag = Rect::from_min_size(
-        rect.left_top() - vec2(size * 0.6, size * 0.6),
-        vec2(size, size),
-    );
-    painter.rect_filled(tag, 2.0, colour);
-    painter.text(
-        tag.center(),
-        Align2::CENTER_CENTER,
-        number.to_string(),
-        theme::font(size * 0.8),
-        egui::Color32::BLACK,
-    );
-}
-
 /// `Supply air: 21.5 °C` (plus quality when not good) — what tests and screen readers find.
 fn accessible_label(w: &WidgetConfig, p: &Painting<'_>) -> String {
     let name = if w.label.is_empty() {
@@ -186,49 +152,6 @@ fn tooltip_ui(ui: &mut Ui, tag: TagView<'_>, tag2: Option<TagView<'_>>) {
 
 fn s(p: &Painting<'_>, v: f32) -> f32 {
     v * p.scale
-}
-
-/// Hatch a rect and put a badge in its corner: the value is not to be trusted.
-fn quality_overlay(ui: &Ui, rect: Rect, q: Quality, p: &Painting<'_>) {
-    let Some(badge) = quality_badge(q) else {
-        return;
-    };
-    let painter = ui.painter().with_clip_rect(rect);
-    let step = s(p, 8.0).max(4.0);
-    let stroke = Stroke::new(s(p, 1.0).max(1.0), p.theme.hatch.gamma_multiply(0.55));
-    let mut x = rect.left() - rect.height();
-    while x < rect.right() {
-        painter.line_segment(
-            [pos2(x, rect.bottom()), pos2(x + rect.height(), rect.top())],
-            stroke,
-        );
-        x += step;
-    }
-    let font = theme::font(s(p, 9.5));
-    let galley = ui
-        .painter()
-        .layout_no_wrap(badge.to_owned(), font, p.theme.badge_text);
-    let pad = vec2(s(p, 3.0), s(p, 1.0));
-    let badge_rect = Rect::from_min_size(
-        pos2(rect.right() - galley.size().x - 2.0 * pad.x, rect.top()),
-        galley.size() + 2.0 * pad,
-    );
-    painter.rect_filled(badge_rect, 2.0, p.theme.badge_bg);
-    painter.galley(badge_rect.min + pad, galley, p.theme.badge_text);
-}
-
-fn dashed_border(ui: &Ui, rect: Rect, p: &Painting<'_>) {
-    let r = rect.shrink(0.5);
-    let pts = [
-        r.left_top(),
-        r.right_top(),
-        r.right_bottom(),
-        r.left_bottom(),
-        r.left_top(),
-    ];
-    let stroke = Stroke::new(s(p, 1.5).max(1.0), p.theme.text_dim);
-    ui.painter()
-        .extend(Shape::dashed_line(&pts, stroke, s(p, 5.0), s(p, 3.0)));
 }
 
 /// The colour for a live value: dimmed when not good.
