@@ -9,6 +9,7 @@ pub mod cli;
 pub mod engine;
 pub mod gui;
 pub mod history;
+pub mod modbus;
 pub mod mqtt;
 pub mod project;
 pub mod sim;
