@@ -12,4 +12,5 @@ pub mod history;
 pub mod modbus;
 pub mod mqtt;
 pub mod project;
+pub mod security;
 pub mod sim;

@@ -280,6 +280,9 @@ fn engine_records_changes_and_quality_gaps() {
     common::write_project(dir.path(), &project, &[]);
     let p = plantview::project::load(dir.path()).expect("valid");
     let h = engine::start(p, &EngineOptions::default()).expect("engine");
+    wait_for(Duration::from_secs(10), "connected and subscribed", || {
+        matches!(h.status().connection, plantview::mqtt::ConnState::Connected).then_some(())
+    });
     let mut publisher = common::Publisher::connect(addr);
     for v in ["1.0", "1.2", "2.0", "oops", "3.0"] {
         publisher.publish("t", v);

@@ -15,6 +15,14 @@ pub enum Command {
         payload: Vec<u8>,
         retain: bool,
     },
+    /// Write a setpoint to the tag's device (checked against its limits first; nothing is
+    /// sent when it is out of range), read it back, and audit the attempt.
+    WriteSetpoint {
+        id: CommandId,
+        tag: String,
+        value: f64,
+        user: String,
+    },
 }
 
 /// What the engine reports back.
@@ -26,5 +34,11 @@ pub enum EngineEvent {
     CommandResult {
         id: CommandId,
         result: Result<String, String>,
+    },
+    /// A setpoint write finished (already in the audit trail).
+    WriteResult {
+        id: CommandId,
+        tag: String,
+        outcome: crate::modbus::WriteOutcome,
     },
 }

@@ -295,10 +295,29 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         });
     }
 
+    // Modbus devices (one task each) and the audit trail of writes.
+    let mut devices = std::collections::HashMap::new();
+    for d in &project.file.devices {
+        match crate::modbus::DeviceHandle::spawn_on(d.clone(), runtime.handle()) {
+            Ok(h) => {
+                devices.insert(d.name.clone(), h);
+            }
+            Err(e) => tracing::error!(device = %d.name, "cannot start the device task: {e}"),
+        }
+    }
+    let audit_path = crate::security::audit_path(&status.read().data_dir);
+    let writes = Writes {
+        project: project.clone(),
+        tags: tags.clone(),
+        devices,
+        audit_path,
+    };
+
     // Commands.
     runtime.spawn(command_loop(
         command_rx,
         publisher,
+        writes,
         events.clone(),
         shutdown.clone(),
     ));
@@ -334,12 +353,94 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     })
 }
 
+/// What setpoint writes need: the tags' targets, the device tasks, the audit trail.
+struct Writes {
+    project: Arc<Project>,
+    tags: Arc<TagStore>,
+    devices: std::collections::HashMap<String, crate::modbus::DeviceHandle>,
+    audit_path: PathBuf,
+}
+
+impl Writes {
+    /// Write, read back, audit (committed before the result is reported). Runs as its own task
+    /// so a slow device never holds up other commands.
+    async fn write(
+        &self,
+        tag: &str,
+        value: f64,
+        user: String,
+    ) -> (crate::modbus::WriteOutcome, Option<String>) {
+        use crate::modbus::WriteOutcome;
+        let target = self.project.tag(tag).and_then(|t| t.write.clone());
+        let old_value = self
+            .tags
+            .get_by_name(tag)
+            .and_then(|s| s.value)
+            .map(|v| v.to_string());
+        let (outcome, device, address) = match &target {
+            None => (
+                WriteOutcome::Rejected {
+                    reason: format!("tag `{tag}` has no write target"),
+                },
+                String::new(),
+                String::new(),
+            ),
+            Some(w) => {
+                let address = format!("{:?} {}", w.target.kind, w.target.address).to_lowercase();
+                let outcome = match self.devices.get(&w.device) {
+                    Some(d) => d.write(&w.target, value).await,
+                    None => WriteOutcome::NotConnected {
+                        reason: format!("device `{}` is not running", w.device),
+                    },
+                };
+                (outcome, w.device.clone(), address)
+            }
+        };
+        let readback = match &outcome {
+            WriteOutcome::Confirmed { readback } | WriteOutcome::Mismatch { readback, .. } => {
+                Some(readback.to_string())
+            }
+            _ => None,
+        };
+        let record = crate::security::AuditRecord {
+            ts_ms: now_ms(),
+            user,
+            workstation: crate::security::workstation_name(),
+            action: "write".to_owned(),
+            tag: tag.to_owned(),
+            device,
+            address,
+            old_value,
+            requested: Some(value.to_string()),
+            readback,
+            result: outcome.kind().to_owned(),
+            detail: outcome.to_string(),
+        };
+        let path = self.audit_path.clone();
+        let audited = tokio::task::spawn_blocking(move || {
+            crate::security::AuditLog::open(&path).and_then(|log| log.record(&record))
+        })
+        .await;
+        let audit_error = match audited {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(format!("the audit trail could not be written: {e}")),
+            Err(e) => Some(format!("the audit task failed: {e}")),
+        };
+        if let Some(e) = &audit_error {
+            tracing::error!(%tag, "{e}");
+        }
+        (outcome, audit_error)
+    }
+}
+
 async fn command_loop(
     mut rx: mpsc::Receiver<Command>,
     publisher: crate::mqtt::SubscriberHandle,
+    writes: Writes,
     events: broadcast::Sender<EngineEvent>,
     shutdown: CancellationToken,
 ) {
+    let writes = Arc::new(writes);
     loop {
         let command = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -358,6 +459,24 @@ async fn command_loop(
                     .map(|()| format!("published to {topic}"))
                     .map_err(|e| format!("publish to {topic} failed: {e}"));
                 let _ = events.send(EngineEvent::CommandResult { id, result });
+            }
+            Command::WriteSetpoint {
+                id,
+                tag,
+                value,
+                user,
+            } => {
+                let writes = writes.clone();
+                let events = events.clone();
+                tokio::spawn(async move {
+                    let (outcome, audit_error) = writes.write(&tag, value, user).await;
+                    tracing::info!(%tag, value, result = %outcome, "setpoint write");
+                    if let Some(e) = audit_error {
+                        // The operator must know the write is not on record.
+                        let _ = events.send(EngineEvent::CommandResult { id, result: Err(e) });
+                    }
+                    let _ = events.send(EngineEvent::WriteResult { id, tag, outcome });
+                });
             }
         }
     }

@@ -25,6 +25,9 @@ pub struct ProjectFile {
     pub history: HistorySettings,
     #[serde(default)]
     pub tags: Vec<TagConfig>,
+    /// Modbus TCP devices that setpoints are written to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<crate::modbus::DeviceConfig>,
     /// Alarm definitions (ISA-18.2), evaluated on the tags' changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<crate::alarms::AlarmConfig>,
@@ -153,6 +156,9 @@ pub struct TagConfig {
         skip_serializing_if = "is_default_stale_after"
     )]
     pub stale_after_s: f64,
+    /// Where a setpoint for this tag is written (a Modbus register or coil of a device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<TagWrite>,
     /// How the historian records this tag (default: every change, at least every 10 min).
     #[serde(default, skip_serializing_if = "HistoryConfig::is_default")]
     pub history: HistoryConfig,
@@ -375,4 +381,13 @@ impl WidgetKind {
     pub fn needs_tag(self) -> bool {
         !matches!(self, Self::Text | Self::Pipe | Self::Group)
     }
+}
+
+/// A tag's write target: which device, and where on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagWrite {
+    /// Name of a device in `devices`.
+    pub device: String,
+    pub target: crate::modbus::WriteTarget,
 }

@@ -164,6 +164,67 @@ pub fn validate(project: &Project) -> Vec<Problem> {
         }
     }
 
+    let mut device_names = HashSet::new();
+    for (i, d) in file.devices.iter().enumerate() {
+        if d.name.trim().is_empty() {
+            out.push(Problem::new(
+                pj,
+                format!("devices[{i}].name"),
+                "must not be empty",
+            ));
+        } else if !device_names.insert(d.name.as_str()) {
+            out.push(Problem::new(
+                pj,
+                format!("devices[{i}].name"),
+                format!("duplicate device name `{}`", d.name),
+            ));
+        }
+        if !d.address.contains(':') {
+            out.push(Problem::new(
+                pj,
+                format!("devices[{i}].address"),
+                format!(
+                    "`{}` is not HOST:PORT (Modbus TCP is usually port 502)",
+                    d.address
+                ),
+            ));
+        }
+        if d.timeout_ms == 0 {
+            out.push(Problem::new(
+                pj,
+                format!("devices[{i}].timeout_ms"),
+                "must be > 0",
+            ));
+        }
+    }
+    for (i, tag) in file.tags.iter().enumerate() {
+        if let Some(w) = &tag.write {
+            if !device_names.contains(w.device.as_str()) {
+                out.push(Problem::new(
+                    pj,
+                    format!("tags[{i}].write.device"),
+                    format!("no device `{}` in devices", w.device),
+                ));
+            }
+            if let (Some(min), Some(max)) = (w.target.min, w.target.max)
+                && !(min.is_finite() && max.is_finite() && min <= max)
+            {
+                out.push(Problem::new(
+                    pj,
+                    format!("tags[{i}].write.target.min"),
+                    format!("min ({min}) must not exceed max ({max})"),
+                ));
+            }
+            if !(w.target.scale.is_finite() && w.target.scale != 0.0) {
+                out.push(Problem::new(
+                    pj,
+                    format!("tags[{i}].write.target.scale"),
+                    "must be a finite number other than 0",
+                ));
+            }
+        }
+    }
+
     let tag_names: HashSet<&str> = file.tags.iter().map(|t| t.name.as_str()).collect();
     for (field, message) in crate::alarms::validate(&file.alarms, &|t| tag_names.contains(t)) {
         out.push(Problem::new(pj, field, message));

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use plantview::mqtt::ClientSettings;
 
+pub mod modbus_server;
+
 /// A free port on 127.0.0.1, chosen by the OS (bind port 0, read it, release it), never the
 /// same one twice in a test process (parallel tests would otherwise race for a port the OS
 /// just handed out again).
