@@ -137,3 +137,122 @@ fn setpoint_write_is_confirmed_and_audited_and_out_of_range_is_refused_unsent() 
     assert_eq!(rejected.requested.as_deref(), Some("45"));
     assert!(rejected.readback.is_none());
 }
+
+#[test]
+fn operator_writes_a_setpoint_with_confirmation_and_finds_it_in_the_audit_trail() {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+    use plantview::gui::PlantViewApp;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let plant = Plant::new();
+    let (addr, _server) = rt.block_on(serve(plant.clone(), "127.0.0.1:0".parse().expect("addr")));
+    let dir = tempfile::tempdir().expect("tmp");
+    let broker = common::free_addr_pair();
+    let project = format!(
+        r#"{{
+  "format": 1,
+  "name": "Writes",
+  "broker": {{ "mode": "embedded", "listen": "{broker}" }},
+  "devices": [ {{ "name": "PLC", "address": "{addr}", "unit_id": {UNIT}, "timeout_ms": 1000, "retries": 3 }} ],
+  "tags": [
+    {{ "name": "AHU1.SupplySetpoint", "topic": "ahu1/sp", "unit": "°C",
+       "write": {{ "device": "PLC",
+                   "target": {{ "kind": "holding_register", "address": 10, "data_type": "f32", "min": 12.0, "max": 30.0 }} }} }}
+  ]
+}}"#
+    );
+    let screen = r#"{ "format": 1, "title": "AHU", "widgets": [
+    { "id": "sp", "kind": "setpoint", "x": 20, "y": 20, "w": 160, "h": 44, "tag": "AHU1.SupplySetpoint", "label": "Supply setpoint" } ] }"#;
+    write_project(dir.path(), &project, &[("ahu", screen)]);
+    let p = plantview::project::load(dir.path()).expect("valid project");
+    let engine = engine::start(
+        p,
+        &EngineOptions {
+            data_dir: Some(dir.path().join("data")),
+            no_history: true,
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let audit_path = plantview::security::audit_path(&engine.status().data_dir);
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 800.0])
+        .build_ui_state(
+            |ui, app: &mut PlantViewApp| app.ui_root(ui),
+            PlantViewApp::new(engine),
+        );
+    let step_until = |h: &mut Harness<'_, PlantViewApp>,
+                      what: &str,
+                      f: &dyn Fn(&Harness<'_, PlantViewApp>) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            h.step();
+            if f(h) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    harness.run_steps(2);
+    harness.get_by_label_contains("Supply setpoint:").click();
+    step_until(&mut harness, "setpoint dialog", &|h| {
+        h.query_by_label("Write…").is_some()
+    });
+
+    // Out of range: refused in the dialog, nothing sent.
+    harness.get_by_label("New value (°C)").click();
+    harness.step();
+    harness.get_by_label("New value (°C)").type_text("45");
+    harness.step();
+    harness.get_by_label("Write…").click();
+    step_until(&mut harness, "refusal", &|h| {
+        h.query_by_label_contains("above the limit 30").is_some()
+    });
+    assert_eq!(plant.requests.load(Ordering::SeqCst), 0, "nothing sent");
+
+    // In range: confirmation step, then the read-back confirms.
+    harness.get_by_label("New value (°C)").click();
+    harness.step();
+    harness.key_press(egui::Key::Backspace);
+    harness.step();
+    harness.key_press(egui::Key::Backspace);
+    harness.step();
+    harness.get_by_label("New value (°C)").type_text("21.5");
+    harness.step();
+    harness.get_by_label("Write…").click();
+    step_until(&mut harness, "confirmation step", &|h| {
+        h.query_by_label("Confirm write").is_some()
+    });
+    assert!(
+        harness.query_by_label_contains("→ 21.5 °C?").is_some(),
+        "shows current → new"
+    );
+    // The device connects in the background; retry until the write is confirmed.
+    harness.get_by_label("Confirm write").click();
+    step_until(&mut harness, "write result", &|h| {
+        h.query_by_label_contains("confirmed by read-back")
+            .is_some()
+            || h.query_by_label_contains("FAILED").is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("confirmed by read-back")
+            .is_some(),
+        "the write was confirmed"
+    );
+    let rows = plantview::security::AuditLog::open(&audit_path)
+        .expect("audit")
+        .recent(Some("AHU1.SupplySetpoint"), 5)
+        .expect("rows");
+    assert_eq!(rows.first().map(|r| r.result.as_str()), Some("confirmed"));
+    assert_eq!(rows[0].user, plantview::security::operator_name());
+}

@@ -39,12 +39,16 @@ pub struct PlantViewApp {
     /// The last refused alarm action, shown in the banner.
     alarm_error: Option<String>,
     horn: super::horn::Horn,
+    setpoints: Vec<super::setpoint::SetpointDialog>,
+    next_command_id: u64,
+    events: tokio::sync::broadcast::Receiver<crate::engine::EngineEvent>,
     /// Started on the first frame, when the egui context is known.
     wake_started: bool,
 }
 
 impl PlantViewApp {
     pub fn new(engine: EngineHandle) -> Self {
+        let events = engine.events();
         let minis = MiniTrends::new(
             engine.project.clone(),
             engine.tags.clone(),
@@ -61,6 +65,9 @@ impl PlantViewApp {
             alarm_journal: super::alarms::JournalPage::default(),
             alarm_error: None,
             horn: super::horn::Horn::new(),
+            setpoints: Vec::new(),
+            next_command_id: 0,
+            events,
             wake_started: false,
         }
     }
@@ -92,6 +99,30 @@ impl PlantViewApp {
             .iter()
             .map(|w| w.tag().to_owned())
             .collect()
+    }
+
+    /// Open the setpoint dialog of `tag` (one per tag).
+    pub fn open_setpoint(&mut self, tag: &str) {
+        if !self.setpoints.iter().any(|d| d.tag() == tag) {
+            self.setpoints
+                .push(super::setpoint::SetpointDialog::new(tag));
+        }
+    }
+
+    /// Results of commands (setpoint writes) reach their dialogs.
+    fn drain_events(&mut self) {
+        use tokio::sync::broadcast::error::TryRecvError;
+        loop {
+            match self.events.try_recv() {
+                Ok(crate::engine::EngineEvent::WriteResult { id, outcome, .. }) => {
+                    for d in &mut self.setpoints {
+                        d.on_result(id, &outcome);
+                    }
+                }
+                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
     }
 
     fn open_trend_window(&mut self, tag: &str) {
@@ -239,8 +270,12 @@ impl PlantViewApp {
                         &mut self.minis,
                         self.engine.alarms(),
                     );
-                    if let Some(tag) = clicked {
-                        self.open_trend_window(&tag);
+                    match clicked {
+                        Some((tag, crate::project::WidgetKind::Setpoint)) => {
+                            self.open_setpoint(&tag);
+                        }
+                        Some((tag, _)) => self.open_trend_window(&tag),
+                        None => {}
                     }
                 } else {
                     ui.centered_and_justified(|ui| {
@@ -252,6 +287,9 @@ impl PlantViewApp {
         let ctx = ui.ctx().clone();
         let theme = &self.theme;
         self.trend_windows.retain_mut(|w| w.show(&ctx, theme));
+        self.drain_events();
+        let (engine, next_id) = (&self.engine, &mut self.next_command_id);
+        self.setpoints.retain_mut(|d| d.show(&ctx, engine, next_id));
     }
 
     fn keyboard(&mut self, ui: &Ui) {

@@ -7,6 +7,7 @@ pub mod format;
 mod horn;
 mod marks;
 pub mod screen;
+pub mod setpoint;
 pub mod theme;
 pub mod trends;
 pub mod widgets;

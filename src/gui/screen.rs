@@ -52,7 +52,8 @@ impl MiniTrends {
     }
 }
 
-/// Paint `screen` into the available space. Returns the name of a tag the operator clicked.
+/// Paint `screen` into the available space. Returns the tag the operator clicked, and the kind
+/// of widget it was clicked on.
 pub fn screen_ui(
     ui: &mut Ui,
     project: &Project,
@@ -61,7 +62,7 @@ pub fn screen_ui(
     theme: &Theme,
     minis: &mut MiniTrends,
     alarms: Option<&crate::alarms::AlarmHandle>,
-) -> Option<String> {
+) -> Option<(String, WidgetKind)> {
     // The most important annunciated alarm per tag (the list is sorted by priority).
     let mut alarm_of: HashMap<String, (egui::Color32, u8, bool)> = HashMap::new();
     if let Some(alarms) = alarms {
@@ -139,7 +140,7 @@ pub fn screen_ui(
         if response.clicked()
             && let Some(tag) = &w.tag
         {
-            clicked = Some(tag.clone());
+            clicked = Some((tag.clone(), w.kind));
         }
     }
     clicked

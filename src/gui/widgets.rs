@@ -71,6 +71,17 @@ pub fn widget_ui(ui: &mut Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) ->
     let response = ui.interact(rect, ui.scope_id().with(("widget", &w.id)), sense);
     match w.kind {
         WidgetKind::Value => value(ui, rect, w, p),
+        WidgetKind::Setpoint => {
+            value(ui, rect, w, p);
+            // A small "SET" mark: this value can be written (click).
+            ui.painter().text(
+                rect.left_bottom() + vec2(s(p, 6.0), -s(p, 4.0)),
+                Align2::LEFT_BOTTOM,
+                "SET",
+                theme::font(s(p, 10.0)),
+                p.theme.text_dim,
+            );
+        }
         WidgetKind::Bar => bar(ui, rect, w, p),
         WidgetKind::Tank => tank(ui, rect, w, p),
         WidgetKind::Pump | WidgetKind::Fan => rotating(ui, rect, w, p),

@@ -360,10 +360,13 @@ pub enum WidgetKind {
     Group,
     /// An embedded live mini trend of `tag` (and `tag2`), last 10 minutes.
     Trend,
+    /// A setpoint: the value with a "set" mark; clicking opens the write dialog (the tag needs
+    /// a `write` target).
+    Setpoint,
 }
 
 impl WidgetKind {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Value,
         Self::Bar,
         Self::Tank,
@@ -375,6 +378,7 @@ impl WidgetKind {
         Self::Pipe,
         Self::Group,
         Self::Trend,
+        Self::Setpoint,
     ];
 
     /// Whether the widget shows a tag at all (and so must be bound).

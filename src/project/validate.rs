@@ -280,6 +280,16 @@ pub fn validate(project: &Project) -> Vec<Problem> {
                     ));
                 }
             }
+            if w.kind == WidgetKind::Setpoint
+                && let Some(name) = &w.tag
+                && project.tag(name).is_some_and(|t| t.write.is_none())
+            {
+                out.push(Problem::new(
+                    &sf,
+                    at("tag"),
+                    format!("a setpoint needs a tag with a write target; `{name}` has none"),
+                ));
+            }
             if w.kind.needs_tag() && w.tag.is_none() {
                 out.push(Problem::new(
                     &sf,
