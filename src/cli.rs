@@ -116,6 +116,9 @@ pub enum Cmd {
         /// Topic prefix.
         #[arg(long, default_value = "plant")]
         prefix: String,
+        /// Also serve the plant's setpoints over Modbus TCP here (e.g. 127.0.0.1:1502).
+        #[arg(long, value_name = "HOST:PORT")]
+        modbus_listen: Option<SocketAddr>,
         /// Instead of running live: simulate the last HOURS faster than real time and record
         /// them into the history of --project (in its data folder, or --data-dir).
         #[arg(long, value_name = "HOURS", requires = "project")]
@@ -190,13 +193,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Sim {
             broker,
             prefix,
+            modbus_listen,
             backfill,
             project,
         }) => match (backfill, project, broker) {
             (Some(hours), Some(dir), _) => {
                 sim_backfill(&dir, cli.overrides.data_dir.as_deref(), hours, &prefix)
             }
-            (_, _, Some(broker)) => sim(&broker, prefix),
+            (_, _, Some(broker)) => sim(&broker, prefix, modbus_listen),
             _ => anyhow::bail!("give --broker HOST:PORT, or --backfill HOURS --project DIR"),
         },
         Some(Cmd::Broker { listen }) => broker(listen),
@@ -351,7 +355,11 @@ fn serve(dir: &Path, options: &EngineOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn sim(broker: &str, prefix: String) -> anyhow::Result<ExitCode> {
+fn sim(
+    broker: &str,
+    prefix: String,
+    modbus_listen: Option<SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     let url = crate::mqtt::BrokerUrl::parse(broker)?;
     if url.tls {
         anyhow::bail!("the simulator connects without TLS; give HOST:PORT");
@@ -373,6 +381,7 @@ fn sim(broker: &str, prefix: String) -> anyhow::Result<ExitCode> {
             settings,
             crate::sim::SimConfig {
                 topic_prefix: prefix,
+                modbus_listen,
                 ..Default::default()
             },
             shutdown.clone(),

@@ -186,3 +186,94 @@ fn wait_for_message(addr: std::net::SocketAddr, topic: &str) {
             .expect("a message on the topic within 20 s");
     });
 }
+
+/// Copy the demo project to `dir`, with its simulator's Modbus server and the device on `modbus`.
+fn demo_copy_with_modbus(dir: &std::path::Path, modbus: std::net::SocketAddr) {
+    let src = demo_project_dir();
+    std::fs::create_dir_all(dir.join("screens")).expect("mkdir");
+    let text = std::fs::read_to_string(src.join("project.json"))
+        .expect("read")
+        .replace("127.0.0.1:1502", &modbus.to_string());
+    std::fs::write(dir.join("project.json"), text).expect("write");
+    for e in std::fs::read_dir(src.join("screens"))
+        .expect("ls")
+        .flatten()
+    {
+        std::fs::copy(e.path(), dir.join("screens").join(e.file_name())).expect("copy");
+    }
+}
+
+#[test]
+fn setpoint_written_over_modbus_drives_the_simulated_plant() {
+    use plantview::engine::{Command, EngineEvent, Value};
+    use plantview::modbus::WriteOutcome;
+    let dir = tempfile::tempdir().expect("tmp");
+    let modbus = common::free_addr();
+    demo_copy_with_modbus(&dir.path().join("p"), modbus);
+    let project = plantview::project::load(&dir.path().join("p")).expect("demo copy loads");
+    let h = engine::start(
+        project,
+        &EngineOptions {
+            broker_listen: Some(free_addr_pair()),
+            data_dir: Some(dir.path().join("data")),
+            no_history: true,
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let mut events = h.events();
+    let mut write = |id: u64, value: f64| -> WriteOutcome {
+        h.send(Command::WriteSetpoint {
+            id,
+            tag: "AHU1.SupplySetpoint".into(),
+            value,
+            user: "test".into(),
+        })
+        .expect("queued");
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    if let Ok(EngineEvent::WriteResult {
+                        id: got, outcome, ..
+                    }) = events.recv().await
+                        && got == id
+                    {
+                        return outcome;
+                    }
+                }
+            })
+            .await
+            .expect("result in time")
+        })
+    };
+    // The device (the simulator's Modbus server) comes up with the engine.
+    let mut outcome = WriteOutcome::NotConnected {
+        reason: String::new(),
+    };
+    for id in 1..100 {
+        outcome = write(id, 22.0);
+        if !matches!(outcome, WriteOutcome::NotConnected { .. }) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        matches!(outcome, WriteOutcome::Confirmed { readback } if (readback - 22.0).abs() < 0.05),
+        "{outcome:?}"
+    );
+    // The plant takes it: its published setpoint follows over MQTT.
+    wait_for(
+        Duration::from_secs(10),
+        "setpoint published by the plant",
+        || {
+            let s = h.tags.get_by_name("AHU1.SupplySetpoint")?;
+            matches!(s.value, Some(Value::Number(v)) if (v - 22.0).abs() < 0.05).then_some(())
+        },
+    );
+    // Outside the limits: refused before anything is sent.
+    assert!(matches!(write(1000, 35.0), WriteOutcome::Rejected { .. }));
+}

@@ -331,8 +331,15 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
             .simulator
             .as_ref()
             .map_or_else(|| "plant".to_owned(), |s| s.topic_prefix.clone());
+        let modbus_listen = project
+            .file
+            .simulator
+            .as_ref()
+            .and_then(|s| s.modbus_listen.as_deref())
+            .and_then(|a| a.parse().ok());
         let config = crate::sim::SimConfig {
             topic_prefix: prefix,
+            modbus_listen,
             ..Default::default()
         };
         runtime.spawn(crate::sim::run(sim_settings, config, shutdown.clone()));

@@ -117,6 +117,9 @@ pub struct SimulatorConfig {
     /// Topic prefix the simulator publishes under.
     #[serde(default = "default_sim_prefix")]
     pub topic_prefix: String,
+    /// Serve the plant's setpoints over Modbus TCP on this address (e.g. `127.0.0.1:1502`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modbus_listen: Option<String>,
 }
 
 fn yes() -> bool {

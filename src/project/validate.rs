@@ -164,6 +164,16 @@ pub fn validate(project: &Project) -> Vec<Problem> {
         }
     }
 
+    if let Some(sim) = &file.simulator
+        && let Some(listen) = &sim.modbus_listen
+        && listen.parse::<SocketAddr>().is_err()
+    {
+        out.push(Problem::new(
+            pj,
+            "simulator.modbus_listen",
+            format!("`{listen}` is not an address like 127.0.0.1:1502"),
+        ));
+    }
     let mut device_names = HashSet::new();
     for (i, d) in file.devices.iter().enumerate() {
         if d.name.trim().is_empty() {

@@ -9,6 +9,7 @@
 mod backfill;
 mod command;
 mod equipment;
+pub mod modbus;
 mod payload;
 mod physics;
 
@@ -35,6 +36,8 @@ pub struct SimConfig {
     pub topic_prefix: String,
     /// Seed of the sensor noise (same seed, same plant).
     pub seed: u64,
+    /// Serve the plant's setpoints over Modbus TCP here (see `sim::modbus`).
+    pub modbus_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for SimConfig {
@@ -42,6 +45,7 @@ impl Default for SimConfig {
         Self {
             topic_prefix: "plant".to_owned(),
             seed: 0x5eed,
+            modbus_listen: None,
         }
     }
 }
@@ -121,6 +125,15 @@ pub async fn run(mut settings: ClientSettings, config: SimConfig, shutdown: Canc
         commands: command_tx,
         host: format!("{}:{}", settings.host, settings.port),
     };
+    let registers = modbus::registers();
+    if let Some(listen) = config.modbus_listen {
+        tokio::spawn(modbus::serve(
+            listen,
+            registers.clone(),
+            link.commands.clone(),
+            shutdown.clone(),
+        ));
+    }
     let mut connection = tokio::spawn(drive_connection(eventloop, link, shutdown.clone()));
 
     simulate(
@@ -130,6 +143,7 @@ pub async fn run(mut settings: ClientSettings, config: SimConfig, shutdown: Canc
         &connected,
         command_rx,
         &shutdown,
+        &registers,
     )
     .await;
 
@@ -250,6 +264,7 @@ async fn simulate(
     connected: &AtomicBool,
     mut commands: mpsc::Receiver<Command>,
     shutdown: &CancellationToken,
+    registers: &modbus::Registers,
 ) {
     let time_of_day_s = f64::from(chrono::Local::now().num_seconds_from_midnight());
     let mut plant = Plant::new(seed, time_of_day_s);
@@ -271,6 +286,14 @@ async fn simulate(
         let now = tokio::time::Instant::now();
         plant.step(now.duration_since(last).as_secs_f64().min(MAX_STEP_S));
         last = now;
+        {
+            // The Modbus registers show what the plant really uses.
+            let mut regs = registers.lock();
+            regs[usize::from(modbus::SUPPLY_SETPOINT_REGISTER)] =
+                modbus::word_from_celsius(plant.ahu1.supply_sp_c);
+            regs[usize::from(modbus::SUPPLY_TEMP_REGISTER)] =
+                modbus::word_from_celsius(plant.ahu1.supply_c);
+        }
 
         if connected.load(Ordering::Acquire) {
             let ts_ms = chrono::Utc::now().timestamp_millis();

@@ -9,21 +9,30 @@ use plantview::mqtt::ClientSettings;
 
 pub mod modbus_server;
 
-/// A free port on 127.0.0.1, chosen by the OS (bind port 0, read it, release it), never the
-/// same one twice in a test process (parallel tests would otherwise race for a port the OS
-/// just handed out again).
+/// A free port on 127.0.0.1 for a test server: below the OS's ephemeral range (32768+), so no
+/// client socket of the test can be holding it, from a random start per process, and never the
+/// same one (or its neighbour, kept for a broker's MQTT 5 listener) twice in a process.
 pub fn free_addr() -> SocketAddr {
-    static GIVEN: std::sync::OnceLock<parking_lot::Mutex<std::collections::HashSet<u16>>> =
+    static GIVEN: std::sync::OnceLock<parking_lot::Mutex<(u16, std::collections::HashSet<u16>)>> =
         std::sync::OnceLock::new();
-    let given = GIVEN.get_or_init(Default::default);
+    let state = GIVEN.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let start = (u64::from(std::process::id()) * 7919 + u64::from(nanos)) % 12_000;
+        parking_lot::Mutex::new((start as u16, std::collections::HashSet::new()))
+    });
+    let mut st = state.lock();
     loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = l.local_addr().expect("local addr");
-        let mut g = given.lock();
-        // Also keep the next port for a broker's MQTT 5 listener.
-        if !g.contains(&addr.port()) && !g.contains(&addr.port().wrapping_add(1)) {
-            g.insert(addr.port());
-            g.insert(addr.port().wrapping_add(1));
+        st.0 = (st.0 + 1) % 12_000;
+        let port = 20_000 + st.0;
+        if st.1.contains(&port) || st.1.contains(&(port + 1)) {
+            continue;
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if TcpListener::bind(addr).is_ok() {
+            st.1.insert(port);
+            st.1.insert(port + 1);
             return addr;
         }
     }
