@@ -255,4 +255,11 @@ fn operator_writes_a_setpoint_with_confirmation_and_finds_it_in_the_audit_trail(
         .expect("rows");
     assert_eq!(rows.first().map(|r| r.result.as_str()), Some("confirmed"));
     assert_eq!(rows[0].user, plantview::security::operator_name());
+
+    // The audit page lists it.
+    harness.get_by_label("Audit trail").click();
+    step_until(&mut harness, "audit row on the page", &|h| {
+        h.query_by_label("confirmed").is_some()
+            && h.query_by_label("PLC · holding register 10").is_some()
+    });
 }

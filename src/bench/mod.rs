@@ -4,6 +4,7 @@
 mod alarms;
 mod history;
 mod ingest;
+mod modbus;
 
 use clap::Subcommand;
 
@@ -21,6 +22,8 @@ pub enum BenchCmd {
     /// An alarm flood for the kill -9 test (runs until killed).
     #[command(hide = true)]
     AlarmsChild(alarms::AlarmsChildArgs),
+    /// Modbus setpoint write + read-back latency vs a raw TCP echo round trip.
+    Modbus(modbus::ModbusArgs),
 }
 
 pub fn run(cmd: &BenchCmd) -> anyhow::Result<std::process::ExitCode> {
@@ -30,5 +33,6 @@ pub fn run(cmd: &BenchCmd) -> anyhow::Result<std::process::ExitCode> {
         BenchCmd::HistoryChild(args) => history::child(args),
         BenchCmd::Alarms(args) => alarms::run(args),
         BenchCmd::AlarmsChild(args) => alarms::child(args),
+        BenchCmd::Modbus(args) => modbus::run(args),
     }
 }

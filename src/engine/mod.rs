@@ -90,6 +90,10 @@ pub struct EngineHandle {
     alarms: Option<crate::alarms::AlarmHandle>,
     /// Why alarms are off, when they could not start.
     alarms_error: Option<String>,
+    devices: Vec<(
+        String,
+        tokio::sync::watch::Receiver<crate::modbus::DeviceStatus>,
+    )>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -107,6 +111,14 @@ impl EngineHandle {
     /// The alarm system (`None` when the project defines no alarms or it could not start).
     pub fn alarms(&self) -> Option<&crate::alarms::AlarmHandle> {
         self.alarms.as_ref()
+    }
+
+    /// Each Modbus device's connection state.
+    pub fn device_status(&self) -> Vec<(String, crate::modbus::DeviceStatus)> {
+        self.devices
+            .iter()
+            .map(|(n, w)| (n.clone(), w.borrow().clone()))
+            .collect()
     }
 
     /// Why alarms could not start, if they could not.
@@ -297,9 +309,34 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
 
     // Modbus devices (one task each) and the audit trail of writes.
     let mut devices = std::collections::HashMap::new();
+    let mut device_status = Vec::new();
     for d in &project.file.devices {
         match crate::modbus::DeviceHandle::spawn_on(d.clone(), runtime.handle()) {
             Ok(h) => {
+                // Every change of a device's connection goes to the log (serve) and the GUI.
+                let mut watch = h.watch_status();
+                device_status.push((d.name.clone(), watch.clone()));
+                let name = d.name.clone();
+                let stop = shutdown.clone();
+                runtime.spawn(async move {
+                    loop {
+                        tokio::select! {
+                            () = stop.cancelled() => break,
+                            changed = watch.changed() => {
+                                if changed.is_err() {
+                                    break;
+                                }
+                                let status = watch.borrow_and_update().clone();
+                                match status {
+                                    crate::modbus::DeviceStatus::Connected => {
+                                        tracing::info!(device = %name, "Modbus device connected");
+                                    }
+                                    other => tracing::warn!(device = %name, "Modbus device: {other:?}"),
+                                }
+                            }
+                        }
+                    }
+                });
                 devices.insert(d.name.clone(), h);
             }
             Err(e) => tracing::error!(device = %d.name, "cannot start the device task: {e}"),
@@ -356,6 +393,7 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         history_error,
         alarms,
         alarms_error,
+        devices: device_status,
         runtime: Some(runtime),
     })
 }
@@ -393,7 +431,11 @@ impl Writes {
                 String::new(),
             ),
             Some(w) => {
-                let address = format!("{:?} {}", w.target.kind, w.target.address).to_lowercase();
+                let kind = match w.target.kind {
+                    crate::modbus::RegisterKind::HoldingRegister => "holding register",
+                    crate::modbus::RegisterKind::Coil => "coil",
+                };
+                let address = format!("{kind} {}", w.target.address);
                 let outcome = match self.devices.get(&w.device) {
                     Some(d) => d.write(&w.target, value).await,
                     None => WriteOutcome::NotConnected {

@@ -20,6 +20,7 @@ pub enum View {
     Trends,
     Alarms,
     AlarmHistory,
+    Audit,
 }
 
 /// Trend windows open at once at most (the oldest closes).
@@ -36,6 +37,7 @@ pub struct PlantViewApp {
     minis: MiniTrends,
     alarm_summary: super::alarms::SummaryPage,
     alarm_journal: super::alarms::JournalPage,
+    audit: super::audit::AuditPage,
     /// The last refused alarm action, shown in the banner.
     alarm_error: Option<String>,
     horn: super::horn::Horn,
@@ -63,6 +65,7 @@ impl PlantViewApp {
             minis,
             alarm_summary: super::alarms::SummaryPage::default(),
             alarm_journal: super::alarms::JournalPage::default(),
+            audit: super::audit::AuditPage::default(),
             alarm_error: None,
             horn: super::horn::Horn::new(),
             setpoints: Vec::new(),
@@ -150,7 +153,7 @@ impl PlantViewApp {
     pub fn current_screen(&self) -> usize {
         match self.view {
             View::Screen(i) => i,
-            View::Trends | View::Alarms | View::AlarmHistory => 0,
+            View::Trends | View::Alarms | View::AlarmHistory | View::Audit => 0,
         }
     }
 
@@ -238,6 +241,10 @@ impl PlantViewApp {
                 let theme = self.theme.clone();
                 self.open_trends().ui(ui, &theme);
             }
+            View::Audit => {
+                let path = crate::security::audit_path(&self.engine.status().data_dir);
+                self.audit.ui(ui, path);
+            }
             View::AlarmHistory => match self.engine.alarms() {
                 Some(alarms) => self.alarm_journal.ui(ui, alarms, &self.theme),
                 None => {
@@ -321,6 +328,7 @@ impl PlantViewApp {
                 View::Trends => Some("Trends"),
                 View::Alarms => Some("Alarms"),
                 View::AlarmHistory => Some("Alarm history"),
+                View::Audit => Some("Audit trail"),
                 View::Screen(i) => self
                     .engine
                     .project
@@ -434,6 +442,15 @@ impl PlantViewApp {
         {
             self.view = View::AlarmHistory;
         }
+        if ui
+            .selectable_label(
+                self.view == View::Audit,
+                RichText::new("Audit trail").size(14.0),
+            )
+            .clicked()
+        {
+            self.view = View::Audit;
+        }
     }
 
     fn status_bar_ui(&self, ui: &mut Ui) {
@@ -463,6 +480,32 @@ impl PlantViewApp {
             }
             ui.separator();
             self.history_status_ui(ui);
+            for (name, status) in self.engine.device_status() {
+                ui.separator();
+                match status {
+                    crate::modbus::DeviceStatus::Connected => {
+                        ui.label(format!("{name}: connected"));
+                    }
+                    other => {
+                        let text = match other {
+                            crate::modbus::DeviceStatus::Retrying { reason, attempt } => {
+                                format!("{name}: RETRYING ({attempt}) {reason}")
+                            }
+                            crate::modbus::DeviceStatus::Failed { reason } => {
+                                format!("{name}: FAILED {reason}")
+                            }
+                            crate::modbus::DeviceStatus::Connected => String::new(),
+                        };
+                        egui::Frame::new()
+                            .fill(self.theme.badge_bg)
+                            .inner_margin(egui::Margin::symmetric(6, 0))
+                            .corner_radius(3.0)
+                            .show(ui, |ui| {
+                                ui.label(RichText::new(text).color(self.theme.badge_text).strong());
+                            });
+                    }
+                }
+            }
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 ui.label(
                     RichText::new(format!("data: {}", status.data_dir.display()))

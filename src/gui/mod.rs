@@ -3,6 +3,7 @@
 
 pub mod alarms;
 mod app;
+mod audit;
 pub mod format;
 mod horn;
 mod marks;
@@ -56,6 +57,7 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         Some("trends") => app::View::Trends,
         Some("alarms") => app::View::Alarms,
         Some("alarm-history") => app::View::AlarmHistory,
+        Some("audit") => app::View::Audit,
         Some(id) => app::View::Screen(
             project
                 .screens
