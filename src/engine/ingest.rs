@@ -24,6 +24,9 @@ impl Router {
         let mut wildcard: Vec<(String, Vec<TagId>)> = Vec::new();
         for (i, tag) in tags.iter().enumerate() {
             let id = i as TagId;
+            if tag.topic.is_empty() {
+                continue; // polled from a device, not MQTT
+            }
             if tag.topic.contains(['+', '#']) {
                 match wildcard.iter_mut().find(|(f, _)| *f == tag.topic) {
                     Some((_, ids)) => ids.push(id),

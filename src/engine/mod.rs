@@ -342,6 +342,32 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
             Err(e) => tracing::error!(device = %d.name, "cannot start the device task: {e}"),
         }
     }
+    // Modbus poll groups: the tags of one device with the same period are read together.
+    let mut groups: std::collections::BTreeMap<
+        (String, u64),
+        Vec<(TagId, crate::project::TagPoll)>,
+    > = std::collections::BTreeMap::new();
+    for (i, t) in project.file.tags.iter().enumerate() {
+        if let Some(p) = &t.poll {
+            groups
+                .entry((p.device.clone(), p.interval_ms))
+                .or_default()
+                .push((i as TagId, p.clone()));
+        }
+    }
+    for ((device, interval_ms), members) in groups {
+        let Some(handle) = devices.get(&device).cloned() else {
+            continue;
+        };
+        runtime.spawn(poll_group(
+            handle,
+            Duration::from_millis(interval_ms),
+            members,
+            tags.clone(),
+            publisher.clone(),
+            shutdown.clone(),
+        ));
+    }
     let audit_path = crate::security::audit_path(&status.read().data_dir);
     let writes = Writes {
         project: project.clone(),
@@ -396,6 +422,66 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         devices: device_status,
         runtime: Some(runtime),
     })
+}
+
+/// Poll one group of tags every `period`; a failed read turns the tag bad with the reason, the
+/// next good read turns it good. Values with `publish` also go to MQTT (the edge bridge).
+async fn poll_group(
+    device: crate::modbus::DeviceHandle,
+    period: Duration,
+    members: Vec<(TagId, crate::project::TagPoll)>,
+    store: Arc<TagStore>,
+    publisher: crate::mqtt::SubscriberHandle,
+    shutdown: CancellationToken,
+) {
+    use crate::modbus::{ReadData, ReadKind};
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        for (id, p) in &members {
+            let count = match p.kind {
+                ReadKind::Coils | ReadKind::DiscreteInputs => 1,
+                ReadKind::HoldingRegisters | ReadKind::InputRegisters => {
+                    p.encoding.data_type.register_count()
+                }
+            };
+            let read = device.read(p.kind, p.address, count).await;
+            let now = now_ms();
+            let value = match read {
+                Ok(ReadData::Registers(words)) => p
+                    .encoding
+                    .decode(&words)
+                    .map(Value::Number)
+                    .map_err(|e| e.to_string()),
+                Ok(ReadData::Bits(bits)) => bits
+                    .first()
+                    .map(|b| Value::Bool(*b))
+                    .ok_or_else(|| "the device returned no bit".to_owned()),
+                Err(reason) => Err(reason),
+            };
+            match value {
+                Ok(v) => {
+                    if let Some(topic) = &p.publish {
+                        let _ = publisher.try_publish(
+                            topic,
+                            rumqttc::QoS::AtMostOnce,
+                            false,
+                            v.to_string(),
+                        );
+                    }
+                    store.set_value(*id, v, now, now);
+                }
+                Err(reason) => {
+                    let reason: Arc<str> = Arc::from(format!("{}: {reason}", device.name()));
+                    store.set_quality(*id, Quality::Bad, Some(reason), now);
+                }
+            }
+        }
+    }
 }
 
 /// What setpoint writes need: the tags' targets, the device tasks, the audit trail.

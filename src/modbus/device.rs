@@ -94,12 +94,41 @@ struct WriteRequest {
     reply: oneshot::Sender<WriteOutcome>,
 }
 
+/// What a poll reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadKind {
+    HoldingRegisters,
+    InputRegisters,
+    Coils,
+    DiscreteInputs,
+}
+
+/// Registers or bits read from a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadData {
+    Registers(Vec<u16>),
+    Bits(Vec<bool>),
+}
+
+struct ReadRequest {
+    kind: ReadKind,
+    address: u16,
+    count: u16,
+    reply: oneshot::Sender<Result<ReadData, String>>,
+}
+
+enum Request {
+    Write(WriteRequest),
+    Read(ReadRequest),
+}
+
 /// Talks to one device task. Cheap to clone; the task ends when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct DeviceHandle {
     name: Arc<str>,
     timeout: Duration,
-    commands: mpsc::Sender<WriteRequest>,
+    commands: mpsc::Sender<Request>,
     status: watch::Receiver<DeviceStatus>,
 }
 
@@ -168,7 +197,7 @@ impl DeviceHandle {
         // Worst case inside the task: a connect, a write and a read-back, each under timeout.
         let budget = self.timeout * 4 + Duration::from_millis(500);
         let sequence = async {
-            if self.commands.send(request).await.is_err() {
+            if self.commands.send(Request::Write(request)).await.is_err() {
                 return WriteOutcome::NotConnected {
                     reason: "the device task has stopped".to_owned(),
                 };
@@ -185,6 +214,32 @@ impl DeviceHandle {
                 after_ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
             },
         }
+    }
+}
+
+impl DeviceHandle {
+    /// Read `count` registers or bits (a poll). Errors are for the operator: not connected,
+    /// timeout, device exception (with its name), connection lost.
+    pub async fn read(&self, kind: ReadKind, address: u16, count: u16) -> Result<ReadData, String> {
+        let (reply, answer) = oneshot::channel();
+        let budget = self.timeout * 3 + Duration::from_millis(500);
+        let sequence = async {
+            self.commands
+                .send(Request::Read(ReadRequest {
+                    kind,
+                    address,
+                    count,
+                    reply,
+                }))
+                .await
+                .map_err(|_| "the device task has stopped".to_owned())?;
+            answer
+                .await
+                .map_err(|_| "the device task stopped during the read".to_owned())?
+        };
+        tokio::time::timeout(budget, sequence)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} ms", budget.as_millis())))
     }
 }
 
@@ -219,13 +274,14 @@ impl DeviceTask {
         }
     }
 
-    async fn run(mut self, mut inbox: mpsc::Receiver<WriteRequest>) {
+    async fn run(mut self, mut inbox: mpsc::Receiver<Request>) {
         let mut liveness = tokio::time::interval(LIVENESS_PERIOD);
         liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 request = inbox.recv() => match request {
-                    Some(request) => self.serve(request).await,
+                    Some(Request::Write(request)) => self.serve(request).await,
+                    Some(Request::Read(request)) => self.read(request).await,
                     None => break,
                 },
                 () = tokio::time::sleep_until(self.next_attempt), if self.conn.is_none() => {
@@ -266,6 +322,69 @@ impl DeviceTask {
         if let Err(outcome) = request.reply.send(outcome) {
             tracing::warn!(device = %self.config.name, %outcome, "write finished after its caller left");
         }
+    }
+
+    async fn read(&mut self, request: ReadRequest) {
+        use tokio_modbus::client::Reader as _;
+        if request.reply.is_closed() {
+            return;
+        }
+        self.check_alive();
+        if self.conn.is_none() {
+            self.connect().await;
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            let _ = request
+                .reply
+                .send(Err(format!("not connected: {}", self.last_reason)));
+            return;
+        };
+        let (a, n) = (request.address, request.count);
+        let call = async {
+            match request.kind {
+                ReadKind::HoldingRegisters => conn
+                    .ctx
+                    .read_holding_registers(a, n)
+                    .await
+                    .map(|r| r.map(ReadData::Registers)),
+                ReadKind::InputRegisters => conn
+                    .ctx
+                    .read_input_registers(a, n)
+                    .await
+                    .map(|r| r.map(ReadData::Registers)),
+                ReadKind::Coils => conn
+                    .ctx
+                    .read_coils(a, n)
+                    .await
+                    .map(|r| r.map(ReadData::Bits)),
+                ReadKind::DiscreteInputs => conn
+                    .ctx
+                    .read_discrete_inputs(a, n)
+                    .await
+                    .map(|r| r.map(ReadData::Bits)),
+            }
+        };
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(Ok(data))) => Ok(data),
+            Ok(Ok(Err(code))) => {
+                let e = super::DeviceException::from_code(u8::from(code));
+                Err(format!(
+                    "device exception {:02X} {}: {}",
+                    e.code, e.name, e.meaning
+                ))
+            }
+            Ok(Err(e)) => {
+                let reason = format!("connection lost: {e}");
+                self.lost(reason.clone());
+                Err(reason)
+            }
+            Err(_) => {
+                let reason = format!("timeout after {} ms", self.timeout.as_millis());
+                self.lost(reason.clone());
+                Err(reason)
+            }
+        };
+        let _ = request.reply.send(result);
     }
 
     async fn connect(&mut self) {

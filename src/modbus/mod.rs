@@ -12,6 +12,6 @@ pub mod exception;
 pub mod write;
 
 pub use codec::{CodecError, DataType, Encoding, LimitError, WordOrder, check_limits};
-pub use device::{DeviceConfig, DeviceError, DeviceHandle, DeviceStatus};
+pub use device::{DeviceConfig, DeviceError, DeviceHandle, DeviceStatus, ReadData, ReadKind};
 pub use exception::DeviceException;
 pub use write::{RegisterKind, Step, WriteOutcome, WriteTarget};

@@ -138,8 +138,13 @@ pub struct TagConfig {
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    /// MQTT topic filter (`+`/`#` allowed); many tags may share a topic (JSON fan-out).
+    /// MQTT topic filter (`+`/`#` allowed); many tags may share a topic (JSON fan-out). Empty
+    /// when the tag is polled from a Modbus device instead (`poll`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub topic: String,
+    /// Read the tag from a Modbus device instead of MQTT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<TagPoll>,
     #[serde(default)]
     pub decoder: Decoder,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -397,4 +402,38 @@ pub struct TagWrite {
     /// Name of a device in `devices`.
     pub device: String,
     pub target: crate::modbus::WriteTarget,
+}
+
+/// A tag read from a Modbus device by polling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagPoll {
+    /// Name of a device in `devices`.
+    pub device: String,
+    pub kind: crate::modbus::ReadKind,
+    /// 0-based protocol address.
+    pub address: u16,
+    /// How registers become a value (ignored for coils and discrete inputs).
+    #[serde(default = "default_poll_encoding")]
+    pub encoding: crate::modbus::Encoding,
+    /// Poll period; tags of one device with the same period are read together.
+    #[serde(default = "default_poll_interval")]
+    pub interval_ms: u64,
+    /// Also publish each polled value to this MQTT topic (the edge-gateway bridge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<String>,
+}
+
+fn default_poll_interval() -> u64 {
+    1000
+}
+
+fn default_poll_encoding() -> crate::modbus::Encoding {
+    crate::modbus::Encoding {
+        data_type: crate::modbus::DataType::U16,
+        word_order: crate::modbus::WordOrder::default(),
+        byte_swap: false,
+        scale: 1.0,
+        offset: 0.0,
+    }
 }

@@ -91,12 +91,44 @@ pub fn validate(project: &Project) -> Vec<Problem> {
                 format!("duplicate tag name `{}`", tag.name),
             ));
         }
-        if let Err(e) = validate_topic_filter(&tag.topic) {
-            out.push(Problem::new(
+        match (&tag.poll, tag.topic.is_empty()) {
+            (None, true) => out.push(Problem::new(
                 pj,
                 at("topic"),
-                format!("`{}`: {e}", tag.topic),
-            ));
+                "a tag needs a topic (MQTT) or a poll (Modbus)",
+            )),
+            (Some(_), false) => out.push(Problem::new(
+                pj,
+                at("poll"),
+                "a tag reads from a topic or from a poll, not both",
+            )),
+            (None, false) => {
+                if let Err(e) = validate_topic_filter(&tag.topic) {
+                    out.push(Problem::new(
+                        pj,
+                        at("topic"),
+                        format!("`{}`: {e}", tag.topic),
+                    ));
+                }
+            }
+            (Some(poll), true) => {
+                if poll.interval_ms < 10 {
+                    out.push(Problem::new(
+                        pj,
+                        at("poll.interval_ms"),
+                        "must be at least 10 ms",
+                    ));
+                }
+                if let Some(topic) = &poll.publish
+                    && (topic.is_empty() || topic.contains(['+', '#']))
+                {
+                    out.push(Problem::new(
+                        pj,
+                        at("poll.publish"),
+                        format!("`{topic}` is not a topic name (no wildcards)"),
+                    ));
+                }
+            }
         }
         if let Decoder::Json {
             pointer, timestamp, ..
@@ -208,6 +240,15 @@ pub fn validate(project: &Project) -> Vec<Problem> {
         }
     }
     for (i, tag) in file.tags.iter().enumerate() {
+        if let Some(p) = &tag.poll
+            && !device_names.contains(p.device.as_str())
+        {
+            out.push(Problem::new(
+                pj,
+                format!("tags[{i}].poll.device"),
+                format!("no device `{}` in devices", p.device),
+            ));
+        }
         if let Some(w) = &tag.write {
             if !device_names.contains(w.device.as_str()) {
                 out.push(Problem::new(
