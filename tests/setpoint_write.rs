@@ -236,7 +236,8 @@ fn operator_writes_a_setpoint_with_confirmation_and_finds_it_in_the_audit_trail(
         harness.query_by_label_contains("→ 21.5 °C?").is_some(),
         "shows current → new"
     );
-    // The device connects in the background; retry until the write is confirmed.
+    // Let the window settle (it is placed and sized over the first frames), then confirm.
+    harness.run_steps(3);
     harness.get_by_label("Confirm write").click();
     step_until(&mut harness, "write result", &|h| {
         h.query_by_label_contains("confirmed by read-back")
@@ -260,6 +261,6 @@ fn operator_writes_a_setpoint_with_confirmation_and_finds_it_in_the_audit_trail(
     harness.get_by_label("Audit trail").click();
     step_until(&mut harness, "audit row on the page", &|h| {
         h.query_by_label("confirmed").is_some()
-            && h.query_by_label("PLC · holding register 10").is_some()
+            && h.query_all_by_label("PLC · holding register 10").count() == 2
     });
 }

@@ -77,6 +77,8 @@ impl SetpointDialog {
             (None, None) => "the data type's range".to_owned(),
         };
         egui::Window::new(format!("Setpoint {}", self.tag))
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
@@ -94,9 +96,13 @@ impl SetpointDialog {
                         ui.label(&limits);
                         ui.end_row();
                         ui.label("Device");
+                        let kind = match write.target.kind {
+                            crate::modbus::RegisterKind::HoldingRegister => "holding register",
+                            crate::modbus::RegisterKind::Coil => "coil",
+                        };
                         ui.label(format!(
-                            "{} · {:?} {}",
-                            write.device, write.target.kind, write.target.address
+                            "{} · {kind} {}",
+                            write.device, write.target.address
                         ));
                         ui.end_row();
                     });
@@ -104,6 +110,31 @@ impl SetpointDialog {
                 let user = crate::security::operator_name();
                 let mut next: Option<Step> = None;
                 match &mut self.step {
+                    Step::Enter { error, .. }
+                        if write.target.kind == crate::modbus::RegisterKind::Coil =>
+                    {
+                        // A bool command: two buttons, then the same confirmation step.
+                        let [off, on] = cfg
+                            .states
+                            .clone()
+                            .unwrap_or_else(|| ["Off".to_owned(), "On".to_owned()]);
+                        if let Some(e) = error {
+                            ui.label(RichText::new(e.as_str()).strong());
+                        }
+                        ui.horizontal(|ui| {
+                            for (label, value) in [(on, 1.0), (off, 0.0)] {
+                                if ui.button(format!("{label}…")).clicked() {
+                                    next = Some(Step::Confirm {
+                                        value,
+                                        since: Instant::now(),
+                                    });
+                                }
+                            }
+                            if ui.button("Cancel").clicked() {
+                                close = true;
+                            }
+                        });
+                    }
                     Step::Enter { text, error } => {
                         let l = ui.label(format!("New value ({})", cfg.unit));
                         ui.add(egui::TextEdit::singleline(text).desired_width(120.0))
@@ -199,6 +230,9 @@ impl SetpointDialog {
 }
 
 fn parse_in_limits(text: &str, min: Option<f64>, max: Option<f64>) -> Result<f64, String> {
+    if text.trim().is_empty() {
+        return Err("Enter a value.".to_owned());
+    }
     let v: f64 = text
         .trim()
         .replace(',', ".")

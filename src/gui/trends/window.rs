@@ -57,6 +57,8 @@ impl TagTrendWindow {
             .id(self.page.id.with("window"))
             .open(&mut open)
             .default_size([760.0, 440.0])
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
             .resizable(true)
             .collapsible(false)
             .show(ctx, |ui| self.page.ui(ui, theme));
