@@ -100,6 +100,8 @@ pub enum Cmd {
         /// Project folder.
         project: PathBuf,
     },
+    /// Export history, the alarm journal or the audit trail to CSV (RFC 4180, ISO 8601 times).
+    Export(ExportArgs),
     /// Show what the historian recorded (e.g. by `serve`).
     History {
         /// Project folder.
@@ -138,6 +140,148 @@ pub enum Cmd {
         #[command(subcommand)]
         what: crate::bench::BenchCmd,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The history file (`history.sqlite`; the journal and audit files sit beside it).
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+    /// Tags to export (comma-separated).
+    #[arg(long, value_delimiter = ',', required_unless_present_any = ["all", "journal", "audit", "tag"])]
+    pub tags: Vec<String>,
+    /// One tag to export (repeatable; for names that contain commas).
+    #[arg(long, conflicts_with = "all")]
+    pub tag: Vec<String>,
+    /// Export every tag in the file.
+    #[arg(long, conflicts_with = "tags")]
+    pub all: bool,
+    /// Start: RFC 3339, local `YYYY-MM-DD HH:MM`, `now`, or relative like `-24h`.
+    #[arg(long, default_value = "-24h", allow_hyphen_values = true)]
+    pub from: String,
+    /// End (exclusive), same forms as --from.
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
+    pub to: String,
+    /// Align values at this interval (`10s`, `1m`, `15m`, `1h`, `1d`), one column per tag.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Aggregate per interval: avg, min, max, last, twavg (time-weighted).
+    #[arg(long, default_value = "avg", requires = "interval")]
+    pub agg: crate::report::Agg,
+    /// Export the alarm journal instead.
+    #[arg(long, conflicts_with = "audit")]
+    pub journal: bool,
+    /// Export the audit trail instead.
+    #[arg(long)]
+    pub audit: bool,
+    /// Times in UTC (default: local time with its offset).
+    #[arg(long)]
+    pub utc: bool,
+    /// The CSV file to write (written complete or not at all).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+}
+
+fn parse_interval(s: &str) -> anyhow::Result<i64> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--interval `{s}`: like 10s, 1m, 15m, 1h or 1d"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => anyhow::bail!("--interval `{s}`: use s, m, h or d"),
+    };
+    anyhow::ensure!(n > 0, "--interval must be > 0");
+    Ok(n * unit_ms)
+}
+
+fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal as _;
+    let now = crate::engine::now_ms();
+    let from =
+        crate::report::parse_time(&a.from, now).map_err(|e| anyhow::anyhow!("--from {e}"))?;
+    let to = crate::report::parse_time(&a.to, now).map_err(|e| anyhow::anyhow!("--to {e}"))?;
+    anyhow::ensure!(from < to, "--from must be before --to");
+    let tz = if a.utc {
+        crate::report::TimeZoneChoice::Utc
+    } else {
+        crate::report::TimeZoneChoice::Local
+    };
+    let dir = a.history.parent().unwrap_or(Path::new("."));
+    let terminal = std::io::stderr().is_terminal();
+    let rows = if a.journal {
+        let path = crate::alarms::journal_path(dir);
+        anyhow::ensure!(path.exists(), "no alarm journal at {}", path.display());
+        crate::report::write_file_atomically(&a.out, |w| {
+            crate::report::export_journal(&path, from, to, tz, w)
+        })?
+    } else if a.audit {
+        let path = crate::security::audit_path(dir);
+        anyhow::ensure!(path.exists(), "no audit trail at {}", path.display());
+        crate::report::write_file_atomically(&a.out, |w| {
+            crate::report::export_audit(&path, from, to, tz, w)
+        })?
+    } else {
+        anyhow::ensure!(
+            a.history.exists(),
+            "no history file at {}",
+            a.history.display()
+        );
+        let reader = crate::history::HistoryReader::open(&a.history)
+            .with_context(|| format!("cannot open {}", a.history.display()))?;
+        let tags = if a.all {
+            reader.tags()?
+        } else {
+            let names: Vec<String> = a.tags.iter().chain(&a.tag).cloned().collect();
+            crate::report::resolve_tags(&reader, &names)?
+        };
+        match &a.interval {
+            Some(iv) => {
+                let interval = parse_interval(iv)?;
+                let total = tags.len() as u64;
+                let mut progress = |n: u64| {
+                    if terminal {
+                        eprint!("\rreading tag {n} of {total}");
+                    }
+                };
+                crate::report::write_file_atomically(&a.out, |w| {
+                    crate::report::export_aligned(
+                        &reader,
+                        &tags,
+                        from,
+                        to,
+                        interval,
+                        a.agg,
+                        tz,
+                        w,
+                        &mut progress,
+                    )
+                })?
+            }
+            None => {
+                let mut total = 0;
+                for t in &tags {
+                    total += reader.count(t.id, from, to)?;
+                }
+                let mut progress = |n: u64| {
+                    if terminal && total > 0 {
+                        eprint!("\rexported {n} of {total} rows ({}%)", n * 100 / total);
+                    }
+                };
+                crate::report::write_file_atomically(&a.out, |w| {
+                    crate::report::export_raw(&reader, &tags, from, to, tz, w, &mut progress)
+                })?
+            }
+        }
+    };
+    if terminal {
+        eprintln!();
+    }
+    println!("wrote {rows} rows to {}", a.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parse the command line and run; the process exit code.
@@ -187,6 +331,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Some(Cmd::Check { project }) => Ok(check(&project)),
         Some(Cmd::Fmt { project }) => fmt(&project),
+        Some(Cmd::Export(args)) => export(&args),
         Some(Cmd::History { project, stats }) => {
             history(&project, cli.overrides.data_dir.as_deref(), stats)
         }

@@ -12,5 +12,6 @@ pub mod history;
 pub mod modbus;
 pub mod mqtt;
 pub mod project;
+pub mod report;
 pub mod security;
 pub mod sim;

@@ -2,6 +2,7 @@
 //! process.
 
 mod alarms;
+mod export;
 mod history;
 mod ingest;
 mod modbus;
@@ -12,6 +13,8 @@ use clap::Subcommand;
 pub enum BenchCmd {
     /// MQTT ingest: embedded broker → engine tag store vs a bare counting subscriber.
     Ingest(ingest::IngestArgs),
+    /// CSV export rows/s beside a raw SQLite scan of the same rows.
+    Export(export::ExportArgs),
     /// Historian inserts vs raw rusqlite, and bucket query times.
     History(history::HistoryArgs),
     /// A history writer for the kill -9 test (runs until killed).
@@ -30,6 +33,7 @@ pub fn run(cmd: &BenchCmd) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         BenchCmd::Ingest(args) => ingest::run(args),
         BenchCmd::History(args) => history::run(args),
+        BenchCmd::Export(args) => export::run(args),
         BenchCmd::HistoryChild(args) => history::child(args),
         BenchCmd::Alarms(args) => alarms::run(args),
         BenchCmd::AlarmsChild(args) => alarms::child(args),

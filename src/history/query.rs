@@ -156,6 +156,35 @@ impl HistoryReader {
         stmt.query_map(params![tag, from_ms, to_ms], row)?.collect()
     }
 
+    /// Stream every stored row of `tag` in `[from, to)` in time order without loading them
+    /// all (exports of millions of rows); `f` returning `false` stops early.
+    pub fn for_each_raw(
+        &self,
+        tag: i64,
+        from_ms: i64,
+        to_ms: i64,
+        mut f: impl FnMut(Row) -> bool,
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ts, value, text, quality FROM samples WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+        )?;
+        let mut rows = stmt.query(params![tag, from_ms, to_ms])?;
+        while let Some(r) = rows.next()? {
+            if !f(row(r)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of stored rows of `tag` in `[from, to)` (for progress).
+    pub fn count(&self, tag: i64, from_ms: i64, to_ms: i64) -> rusqlite::Result<u64> {
+        self.conn
+            .prepare_cached("SELECT COUNT(*) FROM samples WHERE tag = ?1 AND ts >= ?2 AND ts < ?3")?
+            .query_row(params![tag, from_ms, to_ms], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
     /// The last stored row at or before `at_ms`.
     pub fn latest_before(&self, tag: i64, at_ms: i64) -> rusqlite::Result<Option<Row>> {
         self.conn

@@ -1,0 +1,257 @@
+//! CSV exports from a real history file, read back with the csv crate: every value and
+//! timestamp, RFC 4180 quoting of awkward tag names, aligned aggregates equal to a brute force,
+//! clear errors, and no file under the final name when an export fails or is killed.
+
+use std::path::Path;
+use std::process::Command;
+
+use plantview::engine::Quality;
+use plantview::history::{self, Sample, Stored};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn export(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .arg("export")
+        .args(args)
+        .output()
+        .expect("run export");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A history file with an awkwardly named tag (comma and quotes), a bad period and a text tag.
+fn make_history(path: &Path) -> (Vec<Sample>, i64, i64) {
+    let mut conn = history::open_writer(path).expect("open");
+    let ids = history::tag_ids(&conn, &[("Line 1, \"A\" temp", "°C"), ("Mode", "")]).expect("ids");
+    let mut rows = Vec::new();
+    for i in 0..600 {
+        let ts = T0 + i * 1_000;
+        let (value, quality) = if (200..260).contains(&i) {
+            (Stored::None, Quality::Bad)
+        } else {
+            (Stored::Number(20.0 + (i % 17) as f64 * 0.25), Quality::Good)
+        };
+        rows.push(Sample {
+            tag: ids[0],
+            ts_ms: ts,
+            value,
+            quality,
+        });
+    }
+    rows.push(Sample {
+        tag: ids[1],
+        ts_ms: T0 + 5_000,
+        value: Stored::Text("auto, \"eco\"".into()),
+        quality: Quality::Good,
+    });
+    history::insert_batch(&mut conn, &rows).expect("insert");
+    (rows, ids[0], ids[1])
+}
+
+#[test]
+fn raw_export_reads_back_exactly_with_quoting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.sqlite");
+    let (rows, _, _) = make_history(&db);
+    let out = dir.path().join("raw.csv");
+    let (ok, stdout, stderr) = export(&[
+        "--history",
+        db.to_str().expect("utf8"),
+        "--all",
+        "--utc",
+        "--from",
+        "2023-11-14T00:00:00Z",
+        "--to",
+        "2023-11-16T00:00:00Z",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let mut r = csv::Reader::from_path(&out).expect("csv");
+    assert_eq!(
+        r.headers().expect("header"),
+        vec!["time", "tag", "value", "quality"]
+    );
+    let got: Vec<csv::StringRecord> = r.records().map(|x| x.expect("record")).collect();
+    assert_eq!(got.len(), rows.len());
+    for rec in &got {
+        let ts = chrono::DateTime::parse_from_rfc3339(&rec[0])
+            .expect("ISO 8601")
+            .timestamp_millis();
+        let want = rows
+            .iter()
+            .find(|s| s.ts_ms == ts && (rec[1] == *"Mode") == matches!(s.value, Stored::Text(_)))
+            .expect("row exists");
+        match &want.value {
+            Stored::Number(v) => assert_eq!(rec[2].parse::<f64>().expect("number"), *v),
+            Stored::Text(t) => assert_eq!(&rec[2], &**t, "text with comma and quotes round-trips"),
+            Stored::None => assert_eq!(&rec[2], ""),
+        }
+        assert_eq!(&rec[3], want.quality.as_str());
+    }
+    assert!(
+        got.iter().any(|r| &r[1] == "Line 1, \"A\" temp"),
+        "tag name with comma and quotes"
+    );
+    let text = std::fs::read_to_string(&out).expect("read");
+    assert!(
+        text.contains("\"Line 1, \"\"A\"\" temp\""),
+        "RFC 4180 quoting"
+    );
+}
+
+#[test]
+fn aligned_aggregates_equal_brute_force() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.sqlite");
+    let (rows, id, _) = make_history(&db);
+    for agg in ["avg", "min", "max", "last", "twavg"] {
+        let out = dir.path().join(format!("{agg}.csv"));
+        let (ok, stdout, stderr) = export(&[
+            "--history",
+            db.to_str().expect("utf8"),
+            "--tag",
+            "Line 1, \"A\" temp",
+            "--utc",
+            "--from",
+            "2023-11-14T22:13:20Z",
+            "--to",
+            "2023-11-14T22:23:20Z",
+            "--interval",
+            "1m",
+            "--agg",
+            agg,
+            "--out",
+            out.to_str().expect("utf8"),
+        ]);
+        assert!(ok, "{agg}: {stdout}{stderr}");
+        let mut r = csv::Reader::from_path(&out).expect("csv");
+        let recs: Vec<csv::StringRecord> = r.records().map(|x| x.expect("rec")).collect();
+        assert_eq!(recs.len(), 10, "{agg}: ten 1-minute rows");
+        for (i, rec) in recs.iter().enumerate() {
+            let (a, b) = (T0 + i as i64 * 60_000, T0 + (i as i64 + 1) * 60_000);
+            let good: Vec<(i64, f64)> = rows
+                .iter()
+                .filter(|s| {
+                    s.tag == id && s.ts_ms >= a && s.ts_ms < b && s.quality == Quality::Good
+                })
+                .filter_map(|s| match s.value {
+                    Stored::Number(v) => Some((s.ts_ms, v)),
+                    _ => None,
+                })
+                .collect();
+            let want: Option<f64> = match agg {
+                "avg" => (!good.is_empty())
+                    .then(|| good.iter().map(|g| g.1).sum::<f64>() / good.len() as f64),
+                "min" => good.iter().map(|g| g.1).reduce(f64::min),
+                "max" => good.iter().map(|g| g.1).reduce(f64::max),
+                "last" => good.last().map(|g| g.1),
+                _ => {
+                    // Held until the next sample (the last one until the end of the export);
+                    // a bad sample ends the hold.
+                    let (mut sum, mut ms) = (0.0, 0i64);
+                    let end = Sample {
+                        tag: id,
+                        ts_ms: T0 + 600_000,
+                        value: Stored::None,
+                        quality: Quality::Bad,
+                    };
+                    let mut all: Vec<&Sample> = rows.iter().filter(|s| s.tag == id).collect();
+                    all.push(&end);
+                    for w in all.windows(2) {
+                        if let (Stored::Number(v), Quality::Good) = (&w[0].value, w[0].quality) {
+                            let (s0, s1) = (w[0].ts_ms.max(a), w[1].ts_ms.min(b));
+                            if s1 > s0 {
+                                sum += v * (s1 - s0) as f64;
+                                ms += s1 - s0;
+                            }
+                        }
+                    }
+                    (ms > 0).then(|| sum / ms as f64)
+                }
+            };
+            match want {
+                None => assert_eq!(&rec[1], "", "{agg} row {i}: empty when no data"),
+                Some(w) => {
+                    let g: f64 = rec[1].parse().expect("number");
+                    assert!((g - w).abs() < 1e-9, "{agg} row {i}: {g} vs {w}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn clear_errors_and_no_file_under_the_final_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.sqlite");
+    make_history(&db);
+    let out = dir.path().join("x.csv");
+    let (ok, _, stderr) = export(&[
+        "--history",
+        db.to_str().expect("utf8"),
+        "--tags",
+        "Nope",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("unknown tag `Nope`"), "{stderr}");
+    assert!(!out.exists());
+    let (ok, _, stderr) = export(&[
+        "--history",
+        db.to_str().expect("utf8"),
+        "--all",
+        "--from",
+        "yesterday-ish",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--from") && stderr.contains("is not a time"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    // A big export killed halfway leaves nothing under the final name.
+    let big = dir.path().join("big.sqlite");
+    {
+        let mut conn = history::open_writer(&big).expect("open");
+        let id = history::tag_ids(&conn, &[("Big", "")]).expect("ids")[0];
+        let rows: Vec<Sample> = (0..2_000_000)
+            .map(|i| Sample {
+                tag: id,
+                ts_ms: T0 + i,
+                value: Stored::Number(i as f64),
+                quality: Quality::Good,
+            })
+            .collect();
+        history::insert_batch(&mut conn, &rows).expect("insert");
+    }
+    let out = dir.path().join("big.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .args([
+            "export",
+            "--history",
+            big.to_str().expect("utf8"),
+            "--all",
+            "--from",
+            "2023-01-01",
+            "--to",
+            "now",
+        ])
+        .args(["--out", out.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!out.exists(), "no half-written file under the final name");
+}
