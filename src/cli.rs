@@ -100,6 +100,11 @@ pub enum Cmd {
         /// Project folder.
         project: PathBuf,
     },
+    /// Analyse a history file with no plant attached (trends over the file's tags).
+    Analyze {
+        /// The history file (`history.sqlite`).
+        history: PathBuf,
+    },
     /// Export history, the alarm journal or the audit trail to CSV (RFC 4180, ISO 8601 times).
     Export(ExportArgs),
     /// Show what the historian recorded (e.g. by `serve`).
@@ -332,6 +337,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Check { project }) => Ok(check(&project)),
         Some(Cmd::Fmt { project }) => fmt(&project),
         Some(Cmd::Export(args)) => export(&args),
+        Some(Cmd::Analyze { history }) => {
+            crate::gui::analyze::run(&history)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Cmd::History { project, stats }) => {
             history(&project, cli.overrides.data_dir.as_deref(), stats)
         }

@@ -2,6 +2,7 @@
 //! never does I/O on the UI thread.
 
 pub mod alarms;
+pub mod analyze;
 mod app;
 mod audit;
 pub mod format;
