@@ -384,14 +384,7 @@ impl PlantViewApp {
             ),
         };
         if abnormal {
-            // Inverse badge: impossible to miss, no alarm colour.
-            egui::Frame::new()
-                .fill(self.theme.badge_bg)
-                .inner_margin(egui::Margin::symmetric(6, 2))
-                .corner_radius(3.0)
-                .show(ui, |ui| {
-                    ui.label(RichText::new(text).color(self.theme.badge_text).strong());
-                });
+            badge_ui(ui, &self.theme, text);
         } else {
             ui.label(RichText::new(text).color(self.theme.text_dim));
         }
@@ -415,41 +408,18 @@ impl PlantViewApp {
         ui.add_space(4.0);
         ui.label(RichText::new("Analysis").strong());
         ui.add_space(4.0);
-        if ui
-            .selectable_label(
-                self.view == View::Trends,
-                RichText::new("Trends").size(14.0),
-            )
-            .clicked()
-        {
-            self.view = View::Trends;
-        }
-        if ui
-            .selectable_label(
-                self.view == View::Alarms,
-                RichText::new("Alarms").size(14.0),
-            )
-            .clicked()
-        {
-            self.view = View::Alarms;
-        }
-        if ui
-            .selectable_label(
-                self.view == View::AlarmHistory,
-                RichText::new("Alarm history").size(14.0),
-            )
-            .clicked()
-        {
-            self.view = View::AlarmHistory;
-        }
-        if ui
-            .selectable_label(
-                self.view == View::Audit,
-                RichText::new("Audit trail").size(14.0),
-            )
-            .clicked()
-        {
-            self.view = View::Audit;
+        for (view, label) in [
+            (View::Trends, "Trends"),
+            (View::Alarms, "Alarms"),
+            (View::AlarmHistory, "Alarm history"),
+            (View::Audit, "Audit trail"),
+        ] {
+            if ui
+                .selectable_label(self.view == view, RichText::new(label).size(14.0))
+                .clicked()
+            {
+                self.view = view;
+            }
         }
     }
 
@@ -496,13 +466,7 @@ impl PlantViewApp {
                             }
                             crate::modbus::DeviceStatus::Connected => String::new(),
                         };
-                        egui::Frame::new()
-                            .fill(self.theme.badge_bg)
-                            .inner_margin(egui::Margin::symmetric(6, 0))
-                            .corner_radius(3.0)
-                            .show(ui, |ui| {
-                                ui.label(RichText::new(text).color(self.theme.badge_text).strong());
-                            });
+                        badge_ui(ui, &self.theme, text);
                     }
                 }
             }
@@ -517,15 +481,7 @@ impl PlantViewApp {
 
     /// History state: quiet when fine, an inverse badge when degraded or off.
     fn history_status_ui(&self, ui: &mut Ui) {
-        let badge = |ui: &mut Ui, text: String| {
-            egui::Frame::new()
-                .fill(self.theme.badge_bg)
-                .inner_margin(egui::Margin::symmetric(6, 0))
-                .corner_radius(3.0)
-                .show(ui, |ui| {
-                    ui.label(RichText::new(text).color(self.theme.badge_text).strong());
-                });
-        };
+        let badge = |ui: &mut Ui, text: String| badge_ui(ui, &self.theme, text);
         match (self.engine.history_status(), self.engine.history_error()) {
             (Some(h), _) => match &h.degraded {
                 None => {
@@ -545,6 +501,17 @@ impl PlantViewApp {
             }
         }
     }
+}
+
+/// An inverse badge for an abnormal state: impossible to miss, and no alarm colour.
+fn badge_ui(ui: &mut Ui, theme: &Theme, text: String) {
+    egui::Frame::new()
+        .fill(theme.badge_bg)
+        .inner_margin(egui::Margin::symmetric(6, 1))
+        .corner_radius(3.0)
+        .show(ui, |ui| {
+            ui.label(RichText::new(text).color(theme.badge_text).strong());
+        });
 }
 
 /// The engine's history file, when history is on.
