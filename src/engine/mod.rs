@@ -98,9 +98,20 @@ pub struct EngineHandle {
         tokio::sync::watch::Receiver<crate::modbus::DeviceStatus>,
     )>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// What the engine was started with (a restart after a project save reuses them).
+    options: EngineOptions,
+    /// The settings the engine's MQTT connection uses (the topic browser connects alike).
+    client_settings: ClientSettings,
+    /// The topic browser, started by the first [`EngineHandle::topic_browser`] call.
+    topic_browser: parking_lot::Mutex<Option<crate::mqtt::TopicBrowser>>,
 }
 
 impl EngineHandle {
+    /// The options the engine was started with.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
     /// The historian's state (`None` when history is off).
     pub fn history_status(&self) -> Option<crate::history::HistoryStatus> {
         self.history.as_ref().map(crate::history::Historian::status)
@@ -158,6 +169,11 @@ impl EngineHandle {
         self.stop();
     }
 
+    /// Stop every task now (before starting another engine on the same ports and files).
+    pub fn stop_now(&mut self) {
+        self.stop();
+    }
+
     fn stop(&mut self) {
         self.shutdown.cancel();
         if let Some(a) = self.alarms.take() {
@@ -169,6 +185,27 @@ impl EngineHandle {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_timeout(Duration::from_secs(2));
         }
+    }
+
+    /// The MQTT topic browser (every topic on the broker): its own connection with the engine's
+    /// settings, started on the first call on the engine runtime and shared by later calls; it
+    /// stops with the engine. `None` once the engine is shut down.
+    pub fn topic_browser(&self) -> Option<crate::mqtt::TopicBrowser> {
+        let mut slot = self.topic_browser.lock();
+        if let Some(browser) = slot.as_ref() {
+            return Some(browser.clone());
+        }
+        if self.shutdown.is_cancelled() {
+            return None;
+        }
+        let runtime = self.runtime.as_ref()?;
+        let browser = crate::mqtt::TopicBrowser::start(
+            self.client_settings.clone(),
+            runtime.handle(),
+            self.shutdown.clone(),
+        );
+        *slot = Some(browser.clone());
+        Some(browser)
     }
 }
 
@@ -191,6 +228,7 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     })?;
 
     let (settings, embedded, broker_desc) = connection_settings(&project, options)?;
+    let client_settings = settings.clone();
     let simulator = options
         .simulator
         .unwrap_or_else(|| project.file.simulator.as_ref().is_some_and(|s| s.enabled));
@@ -424,6 +462,9 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         alarms_error,
         devices: device_status,
         runtime: Some(runtime),
+        options: options.clone(),
+        client_settings,
+        topic_browser: parking_lot::Mutex::new(None),
     })
 }
 

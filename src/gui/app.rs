@@ -1,6 +1,8 @@
 //! The application shell: top bar (project, broker state, clock), screen list, the running
 //! screen, status bar. Reads engine state; never does I/O or waits on the UI thread.
 
+mod edit_mode;
+
 use std::time::Duration;
 
 use egui::{Align, Layout, RichText, Ui};
@@ -8,8 +10,9 @@ use egui::{Align, Layout, RichText, Ui};
 use crate::engine::{EngineHandle, Quality};
 use crate::mqtt::ConnState;
 
+use super::editor::Editor;
 use super::format;
-use super::screen::{MiniTrends, screen_ui};
+use super::screen::{MiniTrends, ScreenContext, screen_ui};
 use super::theme::Theme;
 use super::trends::{TagTrendWindow, TrendsPage};
 
@@ -46,6 +49,20 @@ pub struct PlantViewApp {
     events: tokio::sync::broadcast::Receiver<crate::engine::EngineEvent>,
     /// Started on the first frame, when the egui context is known.
     wake_started: bool,
+    /// Template parameters of the screen on show (from the navigation button).
+    screen_params: std::collections::BTreeMap<String, String>,
+    images: super::images::ImageCache,
+    /// The screen editor (kept while edits are unsaved, even outside edit mode).
+    editor: Option<Editor>,
+    editing: bool,
+    /// Unsaved edits and the window was asked to close: ask first.
+    close_prompt: bool,
+    allow_close: bool,
+    watch: super::watch::ProjectWatch,
+    /// Autosaved edits found at start (a crash or a kill while editing): offered back.
+    recovery: Option<(crate::project::Project, i64)>,
+    /// A message about the project (save, reload, restart), shown in the top bar.
+    notice: Option<String>,
 }
 
 impl PlantViewApp {
@@ -56,7 +73,24 @@ impl PlantViewApp {
             engine.tags.clone(),
             history_path(&engine),
         );
+        let watch = super::watch::ProjectWatch::start(&engine.project.dir);
+        let recovery = match crate::project::edit::read_recovery(&engine.project.dir) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("ignoring the autosave file: {e}");
+                None
+            }
+        };
         Self {
+            screen_params: Default::default(),
+            images: super::images::ImageCache::default(),
+            editor: None,
+            editing: false,
+            close_prompt: false,
+            allow_close: false,
+            watch,
+            recovery,
+            notice: None,
             engine,
             theme: Theme::light(),
             view: View::Screen(0),
@@ -232,6 +266,12 @@ impl PlantViewApp {
         egui::Panel::bottom("status_bar")
             .exact_size(24.0)
             .show(ui, |ui| self.status_bar_ui(ui));
+        self.project_banners_ui(ui);
+        if self.editing {
+            self.editor_ui(ui);
+            self.after_frame(ui);
+            return;
+        }
         egui::Panel::left("screens")
             .resizable(false)
             .exact_size(170.0)
@@ -268,21 +308,16 @@ impl PlantViewApp {
             View::Screen(i) => {
                 let project = self.engine.project.clone();
                 if let Some(screen) = project.screens.get(i) {
-                    let clicked = screen_ui(
-                        ui,
-                        &project,
-                        &self.engine.tags,
-                        screen,
-                        &self.theme,
-                        &mut self.minis,
-                        self.engine.alarms(),
-                    );
-                    match clicked {
-                        Some((tag, crate::project::WidgetKind::Setpoint)) => {
-                            self.open_setpoint(&tag);
-                        }
-                        Some((tag, _)) => self.open_trend_window(&tag),
-                        None => {}
+                    let cx = ScreenContext {
+                        project: &project,
+                        store: &self.engine.tags,
+                        theme: &self.theme,
+                        alarms: self.engine.alarms(),
+                        images: &self.images,
+                    };
+                    let params = self.screen_params.clone();
+                    if let Some(action) = screen_ui(ui, &cx, screen, &params, &mut self.minis) {
+                        self.on_screen_action(action);
                     }
                 } else {
                     ui.centered_and_justified(|ui| {
@@ -291,6 +326,11 @@ impl PlantViewApp {
                 }
             }
         });
+        self.after_frame(ui);
+    }
+
+    /// Windows and results that live beside every view.
+    fn after_frame(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         let theme = &self.theme;
         self.trend_windows.retain_mut(|w| w.show(&ctx, theme));
@@ -300,6 +340,9 @@ impl PlantViewApp {
     }
 
     fn keyboard(&mut self, ui: &Ui) {
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::E)) {
+            self.set_editing(!self.editing);
+        }
         let n = self.engine.project.screens.len();
         if n == 0 {
             return;
@@ -337,7 +380,23 @@ impl PlantViewApp {
                     .map(|s| s.file.title.as_str()),
             };
             if let Some(title) = title {
+                let title = crate::project::template::fill(title, &self.screen_params);
                 ui.label(RichText::new(format!("/  {title}")).size(15.0));
+            }
+            ui.separator();
+            let edit_label = if self.editing { "Done editing" } else { "Edit" };
+            if ui
+                .selectable_label(self.editing, edit_label)
+                .on_hover_text("Edit mode (Ctrl+E)")
+                .clicked()
+            {
+                self.set_editing(!self.editing);
+            }
+            if self.editor.as_mut().is_some_and(Editor::is_dirty) {
+                badge_ui(ui, &self.theme, "● Unsaved changes".to_owned());
+            }
+            if let Some(n) = &self.notice {
+                ui.label(RichText::new(n).color(self.theme.text_dim));
             }
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let now = crate::engine::now_ms();
@@ -395,12 +454,16 @@ impl PlantViewApp {
         ui.label(RichText::new("Screens").strong());
         ui.add_space(4.0);
         for (i, screen) in self.engine.project.screens.iter().enumerate() {
+            if screen.file.template {
+                continue;
+            }
             let selected = self.view == View::Screen(i);
             if ui
                 .selectable_label(selected, RichText::new(&screen.file.title).size(14.0))
                 .clicked()
             {
                 self.view = View::Screen(i);
+                self.screen_params.clear();
             }
         }
         ui.add_space(10.0);

@@ -5,13 +5,16 @@ pub mod alarms;
 pub mod analyze;
 mod app;
 mod audit;
+pub mod editor;
 pub mod format;
 mod horn;
+pub mod images;
 mod marks;
 pub mod screen;
 pub mod setpoint;
 pub mod theme;
 pub mod trends;
+pub mod watch;
 pub mod widgets;
 
 pub use app::{PlantViewApp, View};

@@ -65,7 +65,28 @@ pub fn broker_config(listen: SocketAddr, listen_v5: SocketAddr) -> serde_json::V
 impl EmbeddedBroker {
     /// Start the broker on `listen` (MQTT 3.1.1) and `listen_v5` (MQTT 5; default: the next
     /// port). Port 0 picks a free port. Returns once both listeners accept connections.
+    ///
+    /// rumqttd cannot be stopped, so a broker lives as long as the process. Asking again for
+    /// an address this process already serves returns that broker (the engine restarts after
+    /// the editor saves a project; its broker stays up and clients stay connected).
     pub fn start(listen: SocketAddr, listen_v5: Option<SocketAddr>) -> Result<Self, BrokerError> {
+        static RUNNING: parking_lot::Mutex<Vec<(SocketAddr, SocketAddr, SocketAddr)>> =
+            parking_lot::Mutex::new(Vec::new());
+        let mut running = RUNNING.lock();
+        if listen.port() != 0
+            && let Some(&(_, l, v5)) = running.iter().find(|(asked, _, _)| *asked == listen)
+        {
+            return Ok(Self {
+                listen: l,
+                listen_v5: v5,
+            });
+        }
+        let started = Self::start_new(listen, listen_v5)?;
+        running.push((listen, started.listen, started.listen_v5));
+        Ok(started)
+    }
+
+    fn start_new(listen: SocketAddr, listen_v5: Option<SocketAddr>) -> Result<Self, BrokerError> {
         let listen = claim(listen)?;
         let listen_v5 = match listen_v5 {
             Some(a) => claim(a)?,
@@ -136,8 +157,21 @@ fn set_listener_nodelay(_ports: &[u16]) -> usize {
 }
 
 /// Check that `addr` can be bound (and resolve port 0 to a free port).
+///
+/// A port can be held for a moment by a process forked just then (it inherits every socket until
+/// it execs), or by the PlantView that just exited: "in use" is retried for half a second.
 fn claim(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
-    let listener = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
+    let mut tries = 0;
+    let listener = loop {
+        match TcpListener::bind(addr) {
+            Ok(l) => break l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 10 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(source) => return Err(BrokerError::Bind { addr, source }),
+        }
+    };
     listener
         .local_addr()
         .map_err(|source| BrokerError::Bind { addr, source })

@@ -1,11 +1,17 @@
 //! MQTT: the embedded broker (rumqttd) and the client connection (rumqttc) with reconnect,
-//! resubscribe and TLS. Knows topics and payload bytes, not tags.
+//! resubscribe and TLS, and the topic browser (every topic on the broker, as a tree). Knows
+//! topics and payload bytes, not tags.
 
 mod broker;
+mod browser;
 mod client;
 mod url;
 
 pub use broker::{BrokerError, EmbeddedBroker, broker_config};
+pub use browser::{
+    MAX_LEVELS, MAX_PAYLOAD_BYTES, MAX_TOPICS, PREVIEW_CHARS, RowMessage, TopicBrowser, TopicInfo,
+    TopicTree, TreeRow,
+};
 pub use client::{
     ClientSettings, ConnState, Incoming, Subscriber, SubscriberHandle, tls_client_config,
 };

@@ -3,8 +3,11 @@
 //! Owns the serde model, loading (never writes), validation (every problem with file, field
 //! path and reason) and atomic, stable saving. Knows nothing about the engine or the GUI.
 
+pub mod edit;
+pub mod guess;
 mod load;
 mod model;
+pub mod template;
 mod topic;
 mod validate;
 
@@ -56,6 +59,35 @@ impl Project {
         } else {
             self.dir.join(p)
         }
+    }
+
+    /// The file an image widget shows: `path` inside the project folder, else inside the
+    /// application's `assets/` folder. Paths that leave those folders (absolute, `..`) are
+    /// refused: a project is untrusted input.
+    pub fn resolve_image(&self, path: &str) -> Result<PathBuf, String> {
+        let rel = Path::new(path);
+        if path.is_empty()
+            || rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(format!(
+                "`{path}` must be a relative path inside the project folder or assets/"
+            ));
+        }
+        let in_project = self.dir.join(rel);
+        if in_project.is_file() {
+            return Ok(in_project);
+        }
+        let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+        let in_assets = assets.join(rel.strip_prefix("assets").unwrap_or(rel));
+        if in_assets.is_file() {
+            return Ok(in_assets);
+        }
+        Err(format!(
+            "image `{path}` not found in the project folder or in assets/"
+        ))
     }
 
     /// Where runtime data (history, journals) goes unless `--data-dir` says otherwise.

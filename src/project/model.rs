@@ -3,6 +3,8 @@
 //! Plain serde data, no I/O and no validation here (see `load` and `validate`). Field order in
 //! these structs is the key order on disk, so saving is stable.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The newest project format this build reads and writes.
@@ -311,6 +313,14 @@ pub struct ScreenFile {
     /// Design size in points; the runtime scales to fit.
     #[serde(default = "default_screen_size")]
     pub size: [f32; 2],
+    /// Template parameters with their default values (`{"ahu": "AHU1"}`). A screen with
+    /// parameters is a template: bindings may contain `{ahu}`, filled in by a navigation button
+    /// or by each placement of the template on another screen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    /// A faceplate only placed on other screens or reached by navigation: not in the screen list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub template: bool,
     #[serde(default)]
     pub widgets: Vec<WidgetConfig>,
 }
@@ -341,6 +351,77 @@ pub struct WidgetConfig {
     /// Bars: `vertical` instead of horizontal. Pipes: flow direction reversed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub vertical: bool,
+    /// Display overrides of the bound tag's unit, decimals, range and state texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<[String; 2]>,
+    /// Buttons: what a click does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ButtonAction>,
+    /// Images: a file in the project folder or in `assets/` (PNG, JPEG or SVG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Template placements: the template screen's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<String>,
+    /// Template placements: the parameter values (`{"ahu": "AHU3"}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+}
+
+impl WidgetConfig {
+    /// A new widget of `kind` at (`x`, `y`) with the kind's default size.
+    pub fn new(id: impl Into<String>, kind: WidgetKind, x: f32, y: f32) -> Self {
+        let [w, h] = kind.default_size();
+        Self {
+            id: id.into(),
+            kind,
+            x,
+            y,
+            w,
+            h,
+            tag: None,
+            tag2: None,
+            label: String::new(),
+            vertical: false,
+            unit: None,
+            decimals: None,
+            range: None,
+            states: None,
+            action: None,
+            image: None,
+            screen: None,
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// The bindings that are set: `("tag", name)`, `("tag2", name)`.
+    pub fn bindings(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        [("tag", &self.tag), ("tag2", &self.tag2)]
+            .into_iter()
+            .filter_map(|(f, t)| t.as_ref().map(|t| (f, t)))
+    }
+}
+
+/// What a button does when clicked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ButtonAction {
+    /// Show another screen, with template parameters (`ahu=AHU3`).
+    Navigate {
+        screen: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        params: BTreeMap<String, String>,
+    },
+    /// Write a fixed value to the bound tag (through its write target, audited).
+    Write { value: f64 },
+    /// Write the opposite of the bound bool tag's value.
+    Toggle,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -371,10 +452,20 @@ pub enum WidgetKind {
     /// A setpoint: the value with a "set" mark; clicking opens the write dialog (the tag needs
     /// a `write` target).
     Setpoint,
+    /// A round gauge of a numeric tag over its range.
+    Gauge,
+    /// A button: navigate, write a value or toggle (see `action`).
+    Button,
+    /// The active alarms (of the bound tag prefix in `label`, or all).
+    AlarmList,
+    /// A picture from the project folder or `assets/`.
+    Image,
+    /// A placed template screen (`screen`) with parameter values (`params`).
+    Template,
 }
 
 impl WidgetKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 17] = [
         Self::Value,
         Self::Bar,
         Self::Tank,
@@ -387,11 +478,96 @@ impl WidgetKind {
         Self::Group,
         Self::Trend,
         Self::Setpoint,
+        Self::Gauge,
+        Self::Button,
+        Self::AlarmList,
+        Self::Image,
+        Self::Template,
     ];
 
     /// Whether the widget shows a tag at all (and so must be bound).
     pub fn needs_tag(self) -> bool {
-        !matches!(self, Self::Text | Self::Pipe | Self::Group)
+        !matches!(
+            self,
+            Self::Text
+                | Self::Pipe
+                | Self::Group
+                | Self::Button
+                | Self::AlarmList
+                | Self::Image
+                | Self::Template
+        )
+    }
+
+    /// Whether the widget may be bound to a tag (the inspector offers the binding).
+    pub fn takes_tag(self) -> bool {
+        self.needs_tag() || matches!(self, Self::Text | Self::Button)
+    }
+
+    /// The name in the palette and the inspector.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Value => "Value",
+            Self::Bar => "Bar",
+            Self::Tank => "Tank",
+            Self::Pump => "Pump",
+            Self::Fan => "Fan",
+            Self::Valve => "Valve",
+            Self::Lamp => "Lamp",
+            Self::Text => "Text",
+            Self::Pipe => "Pipe",
+            Self::Group => "Group",
+            Self::Trend => "Trend",
+            Self::Setpoint => "Setpoint",
+            Self::Gauge => "Gauge",
+            Self::Button => "Button",
+            Self::AlarmList => "Alarm list",
+            Self::Image => "Image",
+            Self::Template => "Template",
+        }
+    }
+
+    /// The snake_case name used in files and widget ids.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Value => "value",
+            Self::Bar => "bar",
+            Self::Tank => "tank",
+            Self::Pump => "pump",
+            Self::Fan => "fan",
+            Self::Valve => "valve",
+            Self::Lamp => "lamp",
+            Self::Text => "text",
+            Self::Pipe => "pipe",
+            Self::Group => "group",
+            Self::Trend => "trend",
+            Self::Setpoint => "setpoint",
+            Self::Gauge => "gauge",
+            Self::Button => "button",
+            Self::AlarmList => "alarm_list",
+            Self::Image => "image",
+            Self::Template => "template",
+        }
+    }
+
+    /// Size of a newly placed widget, in design points.
+    pub fn default_size(self) -> [f32; 2] {
+        match self {
+            Self::Value | Self::Setpoint => [160.0, 56.0],
+            Self::Bar => [180.0, 56.0],
+            Self::Tank => [120.0, 160.0],
+            Self::Pump | Self::Fan | Self::Valve => [80.0, 80.0],
+            Self::Lamp => [140.0, 32.0],
+            Self::Text => [160.0, 28.0],
+            Self::Pipe => [200.0, 16.0],
+            Self::Group => [300.0, 200.0],
+            Self::Trend => [360.0, 200.0],
+            Self::Gauge => [140.0, 140.0],
+            Self::Button => [140.0, 40.0],
+            Self::AlarmList => [480.0, 160.0],
+            Self::Image => [160.0, 120.0],
+            Self::Template => [300.0, 200.0],
+        }
     }
 }
 

@@ -3,7 +3,12 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-use super::{BrokerConfig, Decoder, Problem, Project, WidgetKind, validate_topic_filter};
+use std::collections::BTreeMap;
+
+use super::{
+    BrokerConfig, ButtonAction, Decoder, Problem, Project, ScreenFile, WidgetKind,
+    validate_topic_filter,
+};
 
 /// Every problem in the project (empty when it is fine).
 pub fn validate(project: &Project) -> Vec<Problem> {
@@ -320,20 +325,101 @@ pub fn validate(project: &Project) -> Vec<Problem> {
                     "position must be a finite number",
                 ));
             }
-            for (field, binding) in [("tag", &w.tag), ("tag2", &w.tag2)] {
-                if let Some(name) = binding
-                    && project.tag(name).is_none()
-                {
-                    out.push(Problem::new(
+            for (field, name) in w.bindings() {
+                if w.kind == WidgetKind::AlarmList {
+                    continue; // a tag-name prefix, not a tag
+                }
+                check_binding(project, s, name, &sf, &at(field), &mut out);
+            }
+            for (field, text) in [("label", &w.label)] {
+                for p in super::template::placeholders(text) {
+                    if !s.params.contains_key(p) {
+                        out.push(Problem::new(
+                            &sf,
+                            at(field),
+                            format!("placeholder `{{{p}}}` has no value: this screen has no parameter `{p}`"),
+                        ));
+                    }
+                }
+            }
+            match (w.kind, &w.action) {
+                (WidgetKind::Button, None) => out.push(Problem::new(
+                    &sf,
+                    at("action"),
+                    "a button needs an action (navigate, write or toggle)",
+                )),
+                (WidgetKind::Button, Some(ButtonAction::Navigate { screen, params })) => {
+                    check_placement(
+                        project,
+                        screen,
+                        params,
                         &sf,
-                        at(field),
-                        format!("bound to unknown tag `{name}`"),
-                    ));
+                        &at("action.navigate"),
+                        &mut out,
+                    );
+                }
+                (WidgetKind::Button, Some(ButtonAction::Write { .. } | ButtonAction::Toggle)) => {
+                    match w
+                        .tag
+                        .as_deref()
+                        .map(|t| super::template::fill(t, &s.params))
+                    {
+                        None => out.push(Problem::new(
+                            &sf,
+                            at("tag"),
+                            "a button that writes needs a tag",
+                        )),
+                        Some(name) => {
+                            if project.tag(&name).is_some_and(|t| t.write.is_none()) {
+                                out.push(Problem::new(
+                                    &sf,
+                                    at("tag"),
+                                    format!(
+                                        "`{name}` has no write target; a button cannot write it"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if w.kind == WidgetKind::Template {
+                match &w.screen {
+                    None => out.push(Problem::new(
+                        &sf,
+                        at("screen"),
+                        "a template placement needs a screen",
+                    )),
+                    Some(id) if *id == screen.id => out.push(Problem::new(
+                        &sf,
+                        at("screen"),
+                        "a screen cannot place itself",
+                    )),
+                    Some(id) => {
+                        check_placement(project, id, &w.params, &sf, &at("params"), &mut out)
+                    }
+                }
+            }
+            if w.kind == WidgetKind::Image {
+                match &w.image {
+                    None => out.push(Problem::new(
+                        &sf,
+                        at("image"),
+                        "an image widget needs an image file",
+                    )),
+                    Some(path) => {
+                        if let Err(e) = project.resolve_image(path) {
+                            out.push(Problem::new(&sf, at("image"), e));
+                        }
+                    }
                 }
             }
             if w.kind == WidgetKind::Setpoint
                 && let Some(name) = &w.tag
-                && project.tag(name).is_some_and(|t| t.write.is_none())
+                && project
+                    .tag(&super::template::fill(name, &s.params))
+                    .is_some_and(|t| t.write.is_none())
             {
                 out.push(Problem::new(
                     &sf,
@@ -358,4 +444,107 @@ pub fn validate(project: &Project) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// A binding names a known tag; with placeholders, each is a parameter of the screen, and the
+/// binding with the defaults filled in (when every default is given) names a known tag.
+fn check_binding(
+    project: &Project,
+    screen: &ScreenFile,
+    name: &str,
+    file: &str,
+    field: &str,
+    out: &mut Vec<Problem>,
+) {
+    let mut missing = false;
+    for p in super::template::placeholders(name) {
+        if !screen.params.contains_key(p) {
+            out.push(Problem::new(
+                file,
+                field,
+                format!("placeholder `{{{p}}}` in `{name}` has no value: this screen has no parameter `{p}`"),
+            ));
+            missing = true;
+        } else if screen.params.get(p).is_some_and(String::is_empty) {
+            // No default: each placement or navigation gives the value (checked there).
+            missing = true;
+        }
+    }
+    if missing {
+        return;
+    }
+    let filled = super::template::fill(name, &screen.params);
+    if project.tag(&filled).is_none() {
+        let msg = if filled == name {
+            format!("bound to unknown tag `{name}`")
+        } else {
+            format!(
+                "bound to unknown tag `{filled}` (`{name}` with the screen's default parameters)"
+            )
+        };
+        out.push(Problem::new(file, field, msg));
+    }
+}
+
+/// A placement of (or navigation to) screen `id` with `given` parameters: the screen exists,
+/// every parameter it needs has a value, no unknown parameter is passed, and every binding of
+/// the template filled in with these values names a known tag.
+fn check_placement(
+    project: &Project,
+    id: &str,
+    given: &BTreeMap<String, String>,
+    file: &str,
+    field: &str,
+    out: &mut Vec<Problem>,
+) {
+    let Some(target) = project.screen(id) else {
+        out.push(Problem::new(file, field, format!("no screen `{id}`")));
+        return;
+    };
+    for k in given.keys() {
+        if !target.file.params.contains_key(k) {
+            out.push(Problem::new(
+                file,
+                field,
+                format!("screen `{id}` has no parameter `{k}`"),
+            ));
+        }
+    }
+    let values = super::template::merged(&target.file.params, given);
+    let unset: Vec<&String> = values
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    if !unset.is_empty() {
+        for k in unset {
+            out.push(Problem::new(
+                file,
+                field,
+                format!("parameter `{k}` of screen `{id}` needs a value"),
+            ));
+        }
+        return;
+    }
+    for w in &target.file.widgets {
+        if w.kind == WidgetKind::AlarmList {
+            continue;
+        }
+        for (_, name) in w.bindings() {
+            if super::template::placeholders(name).next().is_none() {
+                continue; // checked on the template itself
+            }
+            let filled = super::template::fill(name, &values);
+            if project.tag(&filled).is_none() {
+                out.push(Problem::new(
+                    file,
+                    field,
+                    format!(
+                        "screen `{id}` widget `{}` would show unknown tag `{filled}` with these parameters",
+                        w.id
+                    ),
+                ));
+            }
+        }
+    }
 }
