@@ -30,6 +30,9 @@ pub struct Cli {
     /// Time window of the trends page: 10m, 1h, 8h, 24h or 7d.
     #[arg(long, value_name = "WINDOW", default_value = "1h")]
     pub window: String,
+    /// Open the screen editor (edit mode; Ctrl+E toggles it in the window).
+    #[arg(long)]
+    pub edit: bool,
     #[command(flatten)]
     pub overrides: Overrides,
     #[command(subcommand)]
@@ -326,6 +329,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 screen: cli.screen,
                 pens: cli.pens,
                 window: cli.window,
+                edit: cli.edit,
             };
             crate::gui::run(&dir, &cli.overrides.engine_options(), &start)?;
             Ok(ExitCode::SUCCESS)

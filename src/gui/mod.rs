@@ -36,6 +36,8 @@ pub struct StartView {
     pub pens: Vec<String>,
     /// `10m`, `1h`, `8h`, `24h` or `7d`.
     pub window: String,
+    /// Start in edit mode.
+    pub edit: bool,
 }
 
 pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Result<()> {
@@ -81,12 +83,16 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         ..Default::default()
     };
     let pens = start.pens.clone();
+    let edit = start.edit;
     eframe::run_native(
         "PlantView",
         native,
         Box::new(move |_cc| {
             let mut app = PlantViewApp::new(engine);
             app.set_view(view);
+            if edit {
+                app.set_editing(true);
+            }
             if view == app::View::Trends {
                 let page = app.open_trends();
                 page.set_window(window_ms);

@@ -277,18 +277,24 @@ pub fn paint_widgets(
                                 })
                                 .collect(),
                         );
-                        let sub = paint_widgets(
-                            ui,
-                            cx,
-                            alarm_of,
-                            &format!("{screen_id}/{}", w.id),
-                            &t.file.widgets,
-                            &values,
-                            r.min,
-                            inner,
-                            minis,
-                            depth + 1,
-                        );
+                        // Each placement is its own id scope: the same faceplate twice has
+                        // the same widget ids inside.
+                        let sub = ui
+                            .push_id(&w.id, |ui| {
+                                paint_widgets(
+                                    ui,
+                                    cx,
+                                    alarm_of,
+                                    &format!("{screen_id}/{}", w.id),
+                                    &t.file.widgets,
+                                    &values,
+                                    r.min,
+                                    inner,
+                                    minis,
+                                    depth + 1,
+                                )
+                            })
+                            .inner;
                         action = action.or(sub);
                     }
                     _ => {

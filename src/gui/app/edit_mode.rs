@@ -17,7 +17,8 @@ impl PlantViewApp {
         self.editing
     }
 
-    /// Enter or leave edit mode. Leaving keeps unsaved edits (the top bar says so).
+    /// Enter or leave edit mode. Leaving keeps the edits and their undo history (unsaved edits
+    /// show in the top bar).
     pub fn set_editing(&mut self, on: bool) {
         if on && self.editor.is_none() {
             let screen = self.current_screen();
@@ -28,9 +29,7 @@ impl PlantViewApp {
             if ed.screen < self.engine.project.screens.len() {
                 self.view = View::Screen(ed.screen);
             }
-            if !ed.is_dirty() {
-                self.editor = None;
-            }
+            // The editor (and its undo history) stays for the session, like a designer's.
         }
         self.editing = on;
     }

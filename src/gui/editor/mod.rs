@@ -493,9 +493,9 @@ impl Editor {
                     AlignTo::Left => "⇤",
                     AlignTo::HCenter => "↔",
                     AlignTo::Right => "⇥",
-                    AlignTo::Top => "⤒",
+                    AlignTo::Top => "⊤",
                     AlignTo::VCenter => "↕",
-                    AlignTo::Bottom => "⤓",
+                    AlignTo::Bottom => "⊥",
                 };
                 let b = ui
                     .add_enabled(two, egui::Button::new(short))

@@ -1,0 +1,272 @@
+//! The screen editor in the real app (egui_kittest), with the engine on a real embedded broker:
+//! drag a widget from the palette, bind it to a topic dragged from the topic browser, label it
+//! in the inspector, save, reload → the same screen file and the live value on the widget.
+//! Templates: one faceplate placed twice shows two units' values; a navigation button passes
+//! its parameters.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Publisher, free_addr_pair, write_project};
+use egui::{Modifiers, Pos2, Rect};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use plantview::engine::{self, EngineOptions};
+use plantview::gui::PlantViewApp;
+use plantview::project::WidgetKind;
+
+fn step_until(
+    harness: &mut Harness<'_, PlantViewApp>,
+    what: &str,
+    mut found: impl FnMut(&mut Harness<'_, PlantViewApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        harness.step();
+        if found(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Press at `from`, move in steps, release at `to` (a real pointer drag).
+fn drag(harness: &mut Harness<'_, PlantViewApp>, from: Pos2, to: Pos2) {
+    harness.hover_at(from);
+    harness.step();
+    harness.drag_at(from);
+    harness.step();
+    for i in 1..=6 {
+        harness.hover_at(from + (to - from) * (i as f32 / 6.0));
+        harness.step();
+    }
+    harness.drop_at(to);
+    harness.step();
+    harness.step();
+}
+
+/// Focus the field labelled `label` and type `text` at its end.
+fn type_into(harness: &mut Harness<'_, PlantViewApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    harness.step();
+}
+
+fn rect_of(harness: &Harness<'_, PlantViewApp>, label: &str) -> Rect {
+    harness.get_by_label(label).rect()
+}
+
+fn app_for(
+    dir: &std::path::Path,
+    addr: std::net::SocketAddr,
+    data: &std::path::Path,
+) -> PlantViewApp {
+    let project = plantview::project::load(dir).expect("project loads");
+    let options = EngineOptions {
+        broker_listen: Some(addr),
+        data_dir: Some(data.to_owned()),
+        simulator: Some(false),
+        ..Default::default()
+    };
+    PlantViewApp::new(engine::start(project, &options).expect("engine"))
+}
+
+fn harness(app: PlantViewApp) -> Harness<'static, PlantViewApp> {
+    Harness::builder()
+        .with_size([1480.0, 900.0])
+        .build_ui_state(|ui, app: &mut PlantViewApp| app.ui_root(ui), app)
+}
+
+#[test]
+fn build_a_screen_from_palette_and_topic_browser_then_save_and_reload() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    write_project(
+        dir.path(),
+        &format!(
+            r#"{{ "format": 1, "name": "Editor test", "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [ {{ "name": "Other", "topic": "other/x" }} ], "screen_order": ["main"] }}"#
+        ),
+        &[(
+            "main",
+            r#"{ "format": 1, "title": "Main", "widgets": [
+  { "id": "title", "kind": "text", "x": 20, "y": 20, "w": 300, "h": 30, "label": "Boiler house" } ] }"#,
+        )],
+    );
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    step_until(&mut harness, "engine connected", |h| {
+        h.query_by_label_contains("MQTT connected").is_some()
+    });
+    // A device publishes (retained, as edge gateways do) before anyone looks.
+    let mut publisher = Publisher::connect(addr);
+    publisher.publish_retained("site/boiler/temp", "55.5", true);
+
+    harness.get_by_label("Edit").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_editing());
+
+    // 1. Drag a Value widget from the palette onto the canvas.
+    let canvas = rect_of(&harness, "Screen canvas");
+    let from = rect_of(&harness, "Value").center();
+    let drop_at = canvas.center();
+    drag(&mut harness, from, drop_at);
+    let widget = {
+        let ed = harness.state_mut().editor().expect("editor");
+        let ws = &ed.doc.screens[0].file.widgets;
+        assert_eq!(ws.len(), 2, "one widget placed: {ws:?}");
+        assert_eq!(ws[1].kind, WidgetKind::Value);
+        assert!(
+            ed.selection.contains(&ws[1].id),
+            "the new widget is selected"
+        );
+        ws[1].clone()
+    };
+
+    // 2. Drag the topic from the browser onto the new widget: a tag is made and bound.
+    harness.get_by_label("Topics").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Search", "boiler");
+    step_until(&mut harness, "topic row", |h| {
+        h.query_by_label("temp").is_some()
+    });
+    let row = rect_of(&harness, "temp").center();
+    // Onto the widget's body: it was dropped with its top-left corner at the pointer.
+    drag(&mut harness, row, drop_at + egui::vec2(12.0, 12.0));
+    {
+        let ed = harness.state_mut().editor().expect("editor");
+        let tag = ed
+            .doc
+            .tag("site.boiler.temp")
+            .expect("tag created from the topic");
+        assert_eq!(tag.topic, "site/boiler/temp");
+        assert_eq!(tag.decoder, plantview::project::Decoder::Number);
+        let w = &ed.doc.screens[0].file.widgets[1];
+        assert_eq!(w.id, widget.id);
+        assert_eq!(
+            w.tag.as_deref(),
+            Some("site.boiler.temp"),
+            "the widget is rebound"
+        );
+    }
+
+    // 3. Label it in the inspector; a bad number in a field is refused at the field.
+    type_into(&mut harness, "Label", "Boiler temp");
+    harness.run_steps(2);
+    type_into(&mut harness, "Width", "x");
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("is not a number").is_some());
+    {
+        let ed = harness.state_mut().editor().expect("editor");
+        let w = &ed.doc.screens[0].file.widgets[1];
+        assert_eq!(w.label, "Boiler temp");
+        assert_eq!(w.w, widget.w, "invalid width not applied");
+        assert!(ed.is_dirty());
+    }
+    assert!(harness.query_by_label_contains("Unsaved changes").is_some());
+
+    // 4. Save (Ctrl+S): files written, the engine runs the new tag, the widget shows the value.
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::S);
+    harness.run_steps(2);
+    step_until(&mut harness, "live value on the new widget", |h| {
+        h.query_by_label_contains("Boiler temp: 55.5").is_some()
+    });
+    assert!(harness.query_by_label_contains("Unsaved changes").is_none());
+    assert!(
+        !dir.path()
+            .join(plantview::project::edit::RECOVERY_FILE)
+            .exists()
+    );
+
+    // 5. Reload from disk: the same screen, byte for byte in the stable format.
+    let reloaded = plantview::project::load(dir.path()).expect("saved project loads");
+    let doc = harness.state_mut().editor().expect("editor").doc.clone();
+    assert_eq!(reloaded.screens, doc.screens);
+    assert_eq!(reloaded.file, doc.file);
+    let on_disk = std::fs::read_to_string(dir.path().join("screens/main.json")).expect("read");
+    assert_eq!(
+        on_disk,
+        plantview::project::to_stable_json(&reloaded.screens[0].file).expect("json")
+    );
+
+    // Leave edit mode: the running screen shows the live value too.
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::E);
+    harness.run_steps(2);
+    assert!(!harness.state().is_editing());
+    publisher.publish("site/boiler/temp", "61.5");
+    step_until(&mut harness, "new value at runtime", |h| {
+        h.query_by_label_contains("Boiler temp: 61.5").is_some()
+    });
+
+    // Undo after save: back in edit mode, Ctrl+Z removes the label and marks the project dirty.
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::E);
+    harness.run_steps(2);
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(2);
+    let ed = harness.state_mut().editor().expect("editor");
+    assert!(
+        ed.is_dirty(),
+        "undo after save makes the project dirty again"
+    );
+}
+
+#[test]
+fn a_template_placed_twice_shows_two_units_and_navigation_passes_parameters() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    write_project(
+        dir.path(),
+        &format!(
+            r#"{{ "format": 1, "name": "Templates", "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [
+    {{ "name": "AHU1.SupplyTemp", "topic": "ahu1/supply", "unit": "°C", "decimals": 1 }},
+    {{ "name": "AHU2.SupplyTemp", "topic": "ahu2/supply", "unit": "°C", "decimals": 1 }}
+  ],
+  "screen_order": ["overview", "ahu"] }}"#
+        ),
+        &[
+            (
+                "overview",
+                r#"{ "format": 1, "title": "Overview", "widgets": [
+  { "id": "u1", "kind": "template", "x": 20, "y": 60, "w": 400, "h": 200, "screen": "ahu", "params": { "ahu": "AHU1" } },
+  { "id": "u2", "kind": "template", "x": 440, "y": 60, "w": 400, "h": 200, "screen": "ahu", "params": { "ahu": "AHU2" } },
+  { "id": "go2", "kind": "button", "x": 20, "y": 300, "w": 160, "h": 40, "label": "Open AHU2",
+    "action": { "navigate": { "screen": "ahu", "params": { "ahu": "AHU2" } } } } ] }"#,
+            ),
+            (
+                "ahu",
+                r#"{ "format": 1, "title": "{ahu} faceplate", "size": [400, 200], "params": { "ahu": "AHU1" }, "template": true,
+  "widgets": [ { "id": "t", "kind": "value", "x": 10, "y": 10, "w": 200, "h": 56, "tag": "{ahu}.SupplyTemp", "label": "{ahu} supply" } ] }"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        plantview::project::validate(&plantview::project::load(dir.path()).expect("loads")),
+        []
+    );
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    step_until(&mut harness, "engine connected", |h| {
+        h.query_by_label_contains("MQTT connected").is_some()
+    });
+    let mut publisher = Publisher::connect(addr);
+    publisher.publish("ahu1/supply", "21.04");
+    publisher.publish("ahu2/supply", "23.46");
+    step_until(&mut harness, "both units", |h| {
+        h.query_by_label_contains("AHU1 supply: 21.0 °C").is_some()
+            && h.query_by_label_contains("AHU2 supply: 23.5 °C").is_some()
+    });
+    // The faceplate is a template: not in the screen list.
+    assert!(harness.query_by_label("{ahu} faceplate").is_none());
+
+    harness.get_by_label("Open AHU2").click();
+    harness.run_steps(2);
+    step_until(&mut harness, "faceplate of AHU2", |h| {
+        h.query_by_label_contains("AHU2 supply: 23.5 °C").is_some()
+            && h.query_by_label_contains("AHU1 supply").is_none()
+    });
+    assert!(harness.query_by_label_contains("AHU2 faceplate").is_some());
+}
