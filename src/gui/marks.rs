@@ -19,17 +19,27 @@ pub fn quality_overlay(ui: &Ui, rect: Rect, q: Quality, p: &Painting<'_>) {
     let Some(badge) = quality_badge(q) else {
         return;
     };
-    let painter = ui.painter().with_clip_rect(rect);
+    // One mesh of thin quads, each 45° line already cut to the rect: hundreds of hatched
+    // widgets (a lost broker) stay cheap to tessellate.
     let step = s(p, 8.0).max(4.0);
-    let stroke = Stroke::new(s(p, 1.0).max(1.0), p.theme.hatch.gamma_multiply(0.55));
-    let mut x = rect.left() - rect.height();
+    let width = s(p, 1.0).max(1.0);
+    let colour = p.theme.hatch.gamma_multiply(0.55);
+    let mut mesh = egui::Mesh::default();
+    let h = rect.height();
+    let mut x = rect.left() - h;
     while x < rect.right() {
-        painter.line_segment(
-            [pos2(x, rect.bottom()), pos2(x + rect.height(), rect.top())],
-            stroke,
-        );
+        // The line (x + t·h, bottom − t·h), t in 0..1, inside left..right.
+        let t0 = ((rect.left() - x) / h).max(0.0);
+        let t1 = ((rect.right() - x) / h).min(1.0);
+        if t1 > t0 {
+            let a = pos2(x + t0 * h, rect.bottom() - t0 * h);
+            let b = pos2(x + t1 * h, rect.bottom() - t1 * h);
+            quad(&mut mesh, a, b, width, colour);
+        }
         x += step;
     }
+    ui.painter().add(Shape::mesh(mesh));
+    let painter = ui.painter().with_clip_rect(rect);
     let font = theme::font(s(p, 9.5));
     let galley = ui
         .painter()
@@ -52,9 +62,38 @@ pub fn dashed_border(ui: &Ui, rect: Rect, p: &Painting<'_>) {
         r.left_bottom(),
         r.left_top(),
     ];
-    let stroke = Stroke::new(s(p, 1.5).max(1.0), p.theme.text_dim);
-    ui.painter()
-        .extend(Shape::dashed_line(&pts, stroke, s(p, 5.0), s(p, 3.0)));
+    let (width, dash, gap) = (s(p, 1.5).max(1.0), s(p, 5.0), s(p, 3.0));
+    let mut mesh = egui::Mesh::default();
+    for side in pts.windows(2) {
+        let (a, b) = (side[0], side[1]);
+        let len = a.distance(b);
+        let dir = (b - a) / len.max(1e-3);
+        let mut at = 0.0;
+        while at < len {
+            let end = (at + dash).min(len);
+            quad(
+                &mut mesh,
+                a + dir * at,
+                a + dir * end,
+                width,
+                p.theme.text_dim,
+            );
+            at += dash + gap;
+        }
+    }
+    ui.painter().add(Shape::mesh(mesh));
+}
+
+/// A line from `a` to `b`, `width` wide, as two triangles.
+fn quad(mesh: &mut egui::Mesh, a: egui::Pos2, b: egui::Pos2, width: f32, colour: egui::Color32) {
+    let d = b - a;
+    let n = vec2(-d.y, d.x) / d.length().max(1e-3) * (width / 2.0);
+    let i = mesh.vertices.len() as u32;
+    for p in [a + n, b + n, b - n, a - n] {
+        mesh.colored_vertex(p, colour);
+    }
+    mesh.add_triangle(i, i + 1, i + 2);
+    mesh.add_triangle(i, i + 2, i + 3);
 }
 
 /// A priority-coloured frame and a numbered priority tag at the top-left corner; flashing while

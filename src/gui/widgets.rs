@@ -99,13 +99,13 @@ pub fn widget_ui(ui: &mut Ui, rect: Rect, w: &WidgetConfig, p: &Painting<'_>) ->
     if let Some((colour, number, unacked)) = p.alarm {
         alarm_marker(ui, rect, colour, number, unacked, p);
     }
-    let label = accessible_label(w, p);
     let role = if w.kind.needs_tag() || w.kind == WidgetKind::Button {
         Role::Button
     } else {
         Role::Label
     };
-    response.widget_info(|| WidgetInfo::labeled(role, true, &label));
+    // Built only when accessibility (a screen reader, a test) asks for it.
+    response.widget_info(|| WidgetInfo::labeled(role, true, accessible_label(w, p)));
     if let Some(tag) = p.tag {
         response.on_hover_ui(|ui| tooltip_ui(ui, tag, p.tag2))
     } else {

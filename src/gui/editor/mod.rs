@@ -91,6 +91,11 @@ impl Editor {
         self.dirty
     }
 
+    /// Show the topic browser in the left panel, filtered by `filter` (benchmarks, tests).
+    pub fn show_topics(&mut self, filter: &str) {
+        self.panels.show_topics(filter);
+    }
+
     pub fn history(&self) -> &History {
         &self.history
     }

@@ -31,6 +31,11 @@ pub struct PanelState {
 }
 
 impl PanelState {
+    pub fn show_topics(&mut self, filter: &str) {
+        self.tab = Tab::Topics;
+        filter.clone_into(&mut self.search);
+    }
+
     /// The last payload seen on `topic` (to guess a new tag's decoder).
     pub fn payload_of(&self, topic: &str) -> Option<Vec<u8>> {
         self.browser
