@@ -191,3 +191,52 @@ fn saving_is_stable_and_round_trips_the_demo_byte_for_byte() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn editor_leftovers_are_caught_templates_images_navigation() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tags = r#"
+        { "name": "AHU1.T", "topic": "a1/t" },
+        { "name": "AHU2.T", "topic": "a2/t" }"#;
+    let faceplate = r#"{ "format": 1, "title": "{ahu}", "params": { "ahu": "" }, "template": true,
+  "widgets": [
+    { "id": "t", "kind": "value", "x": 0, "y": 0, "w": 10, "h": 10, "tag": "{ahu}.T" },
+    { "id": "u", "kind": "value", "x": 0, "y": 0, "w": 10, "h": 10, "tag": "{unit}.T" }
+  ] }"#;
+    let overview = r#"{ "format": 1, "title": "Overview", "widgets": [
+    { "id": "p1", "kind": "template", "x": 0, "y": 0, "w": 10, "h": 10, "screen": "face", "params": { "ahu": "AHU1" } },
+    { "id": "p2", "kind": "template", "x": 0, "y": 0, "w": 10, "h": 10, "screen": "face" },
+    { "id": "p3", "kind": "template", "x": 0, "y": 0, "w": 10, "h": 10, "screen": "face", "params": { "ahu": "AHU9", "floor": "2" } },
+    { "id": "nav", "kind": "button", "x": 0, "y": 0, "w": 10, "h": 10, "action": { "navigate": { "screen": "nowhere" } } },
+    { "id": "img", "kind": "image", "x": 0, "y": 0, "w": 10, "h": 10, "image": "pictures/missing.png" },
+    { "id": "esc", "kind": "image", "x": 0, "y": 0, "w": 10, "h": 10, "image": "../../etc/passwd" },
+    { "id": "lbl", "kind": "value", "x": 0, "y": 0, "w": 10, "h": 10, "tag": "{ahu}.T" }
+  ] }"#;
+    write_project(
+        dir.path(),
+        &project_with_tags(tags),
+        &[("face", faceplate), ("overview", overview)],
+    );
+    let before = snapshot(dir.path());
+    let (ok, out) = check(dir.path());
+    assert!(!ok);
+    for expected in [
+        "screens/face.json: widgets[1].tag: placeholder `{unit}` in `{unit}.T` has no value: this screen has no parameter `unit`",
+        "screens/overview.json: widgets[1].params: parameter `ahu` of screen `face` needs a value",
+        "screens/overview.json: widgets[2].params: screen `face` has no parameter `floor`",
+        "screens/overview.json: widgets[2].params: screen `face` widget `t` would show unknown tag `AHU9.T` with these parameters",
+        "screens/overview.json: widgets[3].action.navigate: no screen `nowhere`",
+        "screens/overview.json: widgets[4].image: image `pictures/missing.png` not found",
+        "screens/overview.json: widgets[5].image: `../../etc/passwd` must be a relative path inside the project folder",
+        "screens/overview.json: widgets[6].tag: placeholder `{ahu}` in `{ahu}.T` has no value: this screen has no parameter `ahu`",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+    // The good placement (p1) is not reported.
+    assert!(!out.contains("widgets[0]."), "{out}");
+    assert_eq!(
+        before,
+        snapshot(dir.path()),
+        "check must not change any file"
+    );
+}

@@ -270,3 +270,93 @@ fn a_template_placed_twice_shows_two_units_and_navigation_passes_parameters() {
     });
     assert!(harness.query_by_label_contains("AHU2 faceplate").is_some());
 }
+
+fn small_project(dir: &std::path::Path, addr: std::net::SocketAddr, title: &str) {
+    write_project(
+        dir,
+        &format!(
+            r#"{{ "format": 1, "name": "Small", "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [ {{ "name": "T", "topic": "t" }} ], "screen_order": ["main"] }}"#
+        ),
+        &[(
+            "main",
+            &format!(
+                r#"{{ "format": 1, "title": "{title}", "widgets": [
+  {{ "id": "v", "kind": "value", "x": 20, "y": 20, "w": 160, "h": 56, "tag": "T", "label": "Temp" }} ] }}"#
+            ),
+        )],
+    );
+}
+
+#[test]
+fn autosaved_edits_are_offered_back_after_a_crash() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    small_project(dir.path(), addr, "Main");
+    // What the editor autosaved before the process died: a second widget.
+    let mut edited = plantview::project::load(dir.path()).expect("loads");
+    let mut w = edited.screens[0].file.widgets[0].clone();
+    w.id = "v2".into();
+    w.label = "Recovered widget".into();
+    w.y = 100.0;
+    edited.screens[0].file.widgets.push(w);
+    let bytes = plantview::project::edit::recovery_bytes(&edited).expect("json");
+    plantview::project::edit::write_recovery(dir.path(), &bytes).expect("write");
+
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("Unsaved screen edits from")
+            .is_some()
+    );
+    harness.get_by_label("Restore edits").click();
+    harness.run_steps(3);
+    assert!(harness.state().is_editing());
+    {
+        let ed = harness.state_mut().editor().expect("editor");
+        assert_eq!(
+            ed.doc.screens, edited.screens,
+            "the autosaved edits are back"
+        );
+        assert!(ed.is_dirty(), "recovered edits are unsaved until saved");
+    }
+    // Saving keeps them and removes the recovery file.
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::S);
+    harness.run_steps(3);
+    assert!(
+        !dir.path()
+            .join(plantview::project::edit::RECOVERY_FILE)
+            .exists()
+    );
+    let on_disk = plantview::project::load(dir.path()).expect("loads");
+    assert_eq!(on_disk.screens, edited.screens);
+}
+
+#[test]
+fn a_file_changed_on_disk_is_noticed_and_reloaded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    small_project(dir.path(), addr, "Main");
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("changed on disk").is_none());
+    // Someone pulls a new version of the screen (another size, so the change is visible even
+    // within the file system's timestamp resolution).
+    small_project(dir.path(), addr, "Main after git pull");
+    step_until(&mut harness, "changed-on-disk banner", |h| {
+        std::thread::sleep(Duration::from_millis(50));
+        h.query_by_label_contains("Project files changed on disk")
+            .is_some()
+    });
+    harness.get_by_label("Reload from disk").click();
+    harness.run_steps(3);
+    step_until(&mut harness, "reloaded title", |h| {
+        h.query_all_by_label_contains("Main after git pull")
+            .next()
+            .is_some()
+    });
+    assert!(harness.query_by_label_contains("changed on disk").is_none());
+}

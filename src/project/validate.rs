@@ -531,7 +531,8 @@ fn check_placement(
             continue;
         }
         for (_, name) in w.bindings() {
-            if super::template::placeholders(name).next().is_none() {
+            let mut names = super::template::placeholders(name).peekable();
+            if names.peek().is_none() || names.any(|p| !target.file.params.contains_key(p)) {
                 continue; // checked on the template itself
             }
             let filled = super::template::fill(name, &values);
