@@ -30,9 +30,12 @@ const KINDS: [WidgetKind; 12] = [
 
 fn random_selection(p: &Project, screen: usize, rng: &mut StdRng) -> BTreeSet<String> {
     let ws = &p.screens[screen].file.widgets;
-    let n = rng.random_range(1..=4.min(ws.len().max(1)));
+    if ws.is_empty() {
+        return BTreeSet::new();
+    }
+    let n = rng.random_range(1..=4.min(ws.len()));
     (0..n)
-        .filter_map(|_| (!ws.is_empty()).then(|| ws[rng.random_range(0..ws.len())].id.clone()))
+        .map(|_| ws[rng.random_range(0..ws.len())].id.clone())
         .collect()
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{Publisher, free_addr_pair, write_project};
 use egui::{Modifiers, Pos2, Rect};
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use egui_kittest::kittest::Queryable as _;
 use plantview::engine::{self, EngineOptions};
 use plantview::gui::PlantViewApp;
 use plantview::project::WidgetKind;

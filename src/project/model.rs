@@ -557,7 +557,7 @@ impl WidgetKind {
             Self::Bar => [180.0, 56.0],
             Self::Tank => [120.0, 160.0],
             Self::Pump | Self::Fan | Self::Valve => [80.0, 80.0],
-            Self::Lamp => [140.0, 32.0],
+            Self::Lamp => [220.0, 32.0],
             Self::Text => [160.0, 28.0],
             Self::Pipe => [200.0, 16.0],
             Self::Group => [300.0, 200.0],

@@ -151,6 +151,23 @@ pub fn canvas_ui(
         0,
     );
 
+    // Widgets that still need a binding say so (only in edit mode).
+    for w in widgets
+        .iter()
+        .filter(|w| w.kind.needs_tag() && w.tag.is_none())
+    {
+        let r = view.to_screen(w);
+        ui.painter()
+            .rect_stroke(r, 2.0, Stroke::new(1.0, theme.text_dim), StrokeKind::Inside);
+        ui.painter().with_clip_rect(r).text(
+            r.center(),
+            egui::Align2::CENTER_CENTER,
+            format!("{}: drop a topic here", w.kind.title()),
+            crate::gui::theme::font(11.0),
+            theme.text_dim,
+        );
+    }
+
     // On top of the widgets: the canvas takes the pointer in edit mode.
     let response = ui.interact(
         rect,

@@ -437,6 +437,7 @@ impl Editor {
                     out.saved = self.save();
                 }
             });
+        self.status_ui(ui, theme);
         egui::Panel::left("editor_left")
             .resizable(true)
             .default_size(300.0)
@@ -556,12 +557,32 @@ impl Editor {
                     .speed(1.0)
                     .prefix("grid "),
             );
-            if let Some((text, error)) = &self.status {
-                ui.separator();
-                let t = RichText::new(text);
-                ui.label(if *error { t.strong() } else { t });
-            }
         });
         save
+    }
+
+    /// The last message (a refused save lists its problems here), under the toolbar.
+    fn status_ui(&mut self, ui: &mut Ui, theme: &Theme) {
+        let Some((text, error)) = &self.status else {
+            return;
+        };
+        let (text, error) = (text.clone(), *error);
+        egui::Panel::top("editor_status").show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                let t = RichText::new(&text);
+                if error {
+                    ui.label(
+                        t.color(theme.badge_text)
+                            .background_color(theme.badge_bg)
+                            .strong(),
+                    );
+                } else {
+                    ui.label(t.color(theme.text_dim));
+                }
+                if ui.small_button("Dismiss").clicked() {
+                    self.status = None;
+                }
+            });
+        });
     }
 }

@@ -105,17 +105,13 @@ pub fn topics_ui(
                         &row.name
                     };
                     if let Some(m) = &row.message {
-                        let id = ui.scope_id().with(("topic", &*row.path));
                         let item = DragItem::Topic {
                             topic: row.path.to_string(),
                             pointer: None,
                         };
                         let selected = p.selected_topic.as_deref() == Some(&*row.path);
-                        let r = ui
-                            .dnd_drag_source(id, item, |ui| {
-                                ui.add(egui::Button::selectable(selected, name))
-                            })
-                            .inner;
+                        let b = egui::Button::selectable(selected, name);
+                        let r = super::panels::drag_source_ui(ui, b, &row.path, item);
                         if r.clicked() {
                             select = Some(row.path.to_string());
                         }
@@ -124,7 +120,11 @@ pub fn topics_ui(
                             meta.push_str(" · R");
                         }
                         ui.label(RichText::new(meta).small().color(theme.text_dim));
-                        ui.label(RichText::new(&m.preview).monospace().small());
+                        // Cut to the panel: a long payload never widens it.
+                        ui.add(
+                            egui::Label::new(RichText::new(&m.preview).monospace().small())
+                                .truncate(),
+                        );
                     } else {
                         ui.label(name);
                     }
@@ -168,7 +168,7 @@ fn details_ui(ed: &mut Editor, ui: &mut Ui, topic: &str, theme: &Theme) {
         .max_height(150.0)
         .show(ui, |ui| {
             if leaves.is_empty() {
-                ui.label(RichText::new(&info.preview).monospace());
+                ui.add(egui::Label::new(RichText::new(&info.preview).monospace()).wrap());
                 ui.horizontal(|ui| {
                     if ui.button("Place on screen").clicked() {
                         chosen = Some((None, false));
@@ -181,20 +181,19 @@ fn details_ui(ed: &mut Editor, ui: &mut Ui, topic: &str, theme: &Theme) {
                 ui.label(RichText::new("Fields (drag one onto the screen)").color(theme.text_dim));
                 for leaf in &leaves {
                     ui.horizontal(|ui| {
-                        let id = ui.scope_id().with(("leaf", topic, &leaf.pointer));
                         let item = DragItem::Topic {
                             topic: topic.to_owned(),
                             pointer: Some(leaf.pointer.clone()),
                         };
-                        let r = ui
-                            .dnd_drag_source(id, item, |ui| {
-                                ui.add(egui::Button::new(&leaf.pointer).small())
-                            })
-                            .inner;
+                        let b = egui::Button::new(&leaf.pointer).small();
+                        let r = super::panels::drag_source_ui(ui, b, &leaf.pointer, item);
                         if r.clicked() {
                             chosen = Some((Some(leaf.pointer.clone()), false));
                         }
-                        ui.label(RichText::new(&leaf.preview).monospace().small());
+                        ui.add(
+                            egui::Label::new(RichText::new(&leaf.preview).monospace().small())
+                                .truncate(),
+                        );
                     });
                 }
             }
