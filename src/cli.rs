@@ -108,6 +108,18 @@ pub enum Cmd {
         /// The history file (`history.sqlite`).
         history: PathBuf,
     },
+    /// Run a project's screens from its history (time slider, play, speed; writes disabled).
+    Replay {
+        /// Project folder.
+        project: PathBuf,
+        /// History file (default: the project's data/history.sqlite).
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Start time: ISO 8601 (`2026-11-03T14:00`), or relative (`-2h`); default: the file's
+        /// last hour.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Export history, the alarm journal or the audit trail to CSV (RFC 4180, ISO 8601 times).
     Export(ExportArgs),
     /// Show what the historian recorded (e.g. by `serve`).
@@ -343,6 +355,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Export(args)) => export(&args),
         Some(Cmd::Analyze { history }) => {
             crate::gui::analyze::run(&history)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Replay {
+            project,
+            history,
+            at,
+        }) => {
+            let start = at
+                .map(|t| crate::report::parse_time(&t, crate::engine::now_ms()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--at: {e}"))?;
+            crate::gui::replay::run(&project, history.as_deref(), start)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::History { project, stats }) => {

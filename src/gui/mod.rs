@@ -10,6 +10,7 @@ pub mod format;
 mod horn;
 pub mod images;
 mod marks;
+pub mod replay;
 pub mod screen;
 pub mod setpoint;
 pub mod theme;

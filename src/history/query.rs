@@ -195,6 +195,18 @@ impl HistoryReader {
             .optional()
     }
 
+    /// The last stored row at or before `at_ms` that carries a value (skipping rows that only
+    /// record a quality change).
+    pub fn latest_value_before(&self, tag: i64, at_ms: i64) -> rusqlite::Result<Option<Row>> {
+        self.conn
+            .prepare_cached(
+                "SELECT ts, value, text, quality FROM samples WHERE tag = ?1 AND ts <= ?2 \
+                 AND (value IS NOT NULL OR text IS NOT NULL) ORDER BY ts DESC LIMIT 1",
+            )?
+            .query_row(params![tag, at_ms], row)
+            .optional()
+    }
+
     /// At most `max_buckets` (+1 for alignment) whole buckets covering `[from, to)`: edges on
     /// the bucket-width grid from [`aligned_start`] to [`aligned_end`] (see [`plan`]), from raw
     /// rows for short spans and from summaries for long ones.

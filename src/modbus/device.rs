@@ -42,11 +42,27 @@ pub struct DeviceConfig {
     pub name: String,
     /// `host:port` or `ip:port`, resolved on every connect.
     pub address: String,
+    /// Modbus unit (slave) id; default 1.
+    #[serde(default = "default_unit_id")]
     pub unit_id: u8,
-    /// Limit for connecting and for every single request.
+    /// Limit for connecting and for every single request; default 1000 ms.
+    #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Consecutive failed connection attempts before the status says `Failed`.
+    /// Consecutive failed connection attempts before the status says `Failed`; default 3.
+    #[serde(default = "default_retries")]
     pub retries: u32,
+}
+
+fn default_unit_id() -> u8 {
+    1
+}
+
+fn default_timeout_ms() -> u64 {
+    1000
+}
+
+fn default_retries() -> u32 {
+    3
 }
 
 /// The connection state, for the GUI and the `serve` log.

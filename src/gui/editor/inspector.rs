@@ -539,8 +539,8 @@ fn action_ui(
     };
     let mut chosen = current;
     ui.horizontal(|ui| {
-        ui.add_sized([90.0, 20.0], egui::Label::new("Action"));
-        egui::ComboBox::from_id_salt("button_action")
+        ui.add_space(94.0);
+        egui::ComboBox::new("button_action", "Action")
             .selected_text(kinds[current])
             .show_ui(ui, |ui| {
                 for (i, k) in kinds.iter().enumerate() {
