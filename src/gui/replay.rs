@@ -397,13 +397,28 @@ impl ReplayApp {
             let mut t = self.time_ms as f64;
             #[allow(clippy::cast_precision_loss)]
             let range = self.span.0 as f64..=self.span.1 as f64;
-            let width = (ui.available_width() - 220.0).max(120.0);
+            let short = |ms: i64| {
+                super::format::local_datetime(ms)
+                    .get(..16)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            ui.label(RichText::new(short(self.span.0)).color(self.theme.text_dim));
+            let width = (ui.available_width() - 360.0).max(120.0);
             ui.spacing_mut().slider_width = width;
+            // A visible rail, filled up to the replay time.
+            ui.visuals_mut().widgets.inactive.bg_fill = self.theme.bar_track;
+            ui.visuals_mut().selection.bg_fill = self.theme.bar_fill;
             let r = ui.add(
                 egui::Slider::new(&mut t, range)
                     .show_value(false)
-                    .text("Replay time"),
+                    .trailing_fill(true)
+                    .text(""),
             );
+            r.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Slider, true, "Replay time")
+            });
+            ui.label(RichText::new(short(self.span.1)).color(self.theme.text_dim));
             if r.changed() {
                 #[allow(clippy::cast_possible_truncation)]
                 self.set_time(t as i64);
