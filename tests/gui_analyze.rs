@@ -55,3 +55,96 @@ fn analyze_opens_a_history_file_offline_and_draws_a_pen() {
         "the last day in the file"
     );
 }
+
+/// Two tags with known samples: the statistics table and the two cursors agree with a brute
+/// force computation over the same samples.
+#[test]
+fn statistics_table_and_cursors_of_two_pens() {
+    use plantview::engine::Quality;
+    use plantview::history::{Sample, Stored, insert_batch, open_writer, tag_ids};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("history.sqlite");
+    let t0: i64 = 1_793_577_600_000; // 2026-11-02T00:00Z
+    let min = 60_000;
+    let mut conn = open_writer(&path).expect("history");
+    let ids = tag_ids(&conn, &[("Line.Flow", "m³/h"), ("Line.Temp", "°C")]).expect("ids");
+    // Flow: 0, 1, … 59 once a minute; temp: 20 for 40 minutes then 50 for 20 minutes.
+    let flow: Vec<(i64, f64)> = (0..60).map(|m| (t0 + m * min, m as f64)).collect();
+    let temp = [(t0, 20.0), (t0 + 40 * min, 50.0)];
+    let mut batch: Vec<Sample> = flow
+        .iter()
+        .map(|&(ts, v)| Sample {
+            tag: ids[0],
+            ts_ms: ts,
+            value: Stored::Number(v),
+            quality: Quality::Good,
+        })
+        .collect();
+    batch.extend(temp.iter().map(|&(ts, v)| Sample {
+        tag: ids[1],
+        ts_ms: ts,
+        value: Stored::Number(v),
+        quality: Quality::Good,
+    }));
+    insert_batch(&mut conn, &batch).expect("insert");
+    drop(conn);
+
+    let app = AnalyzeApp::open(&path).expect("opens");
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_ui_state(|ui, app: &mut AnalyzeApp| app.ui_root(ui), app);
+    h.step();
+    h.state_mut().page().set_range(t0, t0 + 60 * min);
+    for tag in ["Line.Flow", "Line.Temp"] {
+        h.get_by_label(&format!("Add pen {tag}")).click();
+        h.run_steps(2);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        h.step();
+        if h.state().statistics().is_some_and(|s| s.len() == 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "statistics computed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Brute force over the same samples.
+    let n = flow.len() as f64;
+    let mean = flow.iter().map(|f| f.1).sum::<f64>() / n;
+    let sd = (flow.iter().map(|f| (f.1 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let stats = h.state().statistics().expect("stats").to_vec();
+    let f = &stats[0].stats;
+    assert_eq!((f.count, f.min, f.max), (60, Some(0.0), Some(59.0)));
+    assert!((f.mean.expect("mean") - mean).abs() < 1e-9);
+    assert!((f.std_dev.expect("sd") - sd).abs() < 1e-9);
+    // Each flow value holds one minute; the last holds to the end of the range.
+    assert!((f.time_weighted_mean.expect("twavg") - mean).abs() < 1e-9);
+    let t = &stats[1].stats;
+    // 20 for 40 min, 50 for 20 min: time-weighted 30, arithmetic 35.
+    assert!((t.time_weighted_mean.expect("twavg") - 30.0).abs() < 1e-9);
+    assert!((t.mean.expect("mean") - 35.0).abs() < 1e-9);
+    assert_eq!(t.first, Some((t0, 20.0)));
+    assert_eq!(t.last, Some((t0 + 40 * min, 50.0)));
+    // The table shows them, found by label.
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Line.Temp time-weighted mean: 30.00 °C")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("Line.Flow count: 60").is_some());
+
+    // Cursors A and B: values and Δ per pen.
+    h.state_mut()
+        .page()
+        .set_cursors(Some(t0 + 10 * min), Some(t0 + 45 * min));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("Δt 00:35:00").is_some(),
+        "Δt shown"
+    );
+    assert!(
+        h.query_by_label_contains("Line.Temp delta: 30.0 °C")
+            .is_some()
+    );
+}

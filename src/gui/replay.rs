@@ -297,10 +297,11 @@ impl ReplayApp {
             };
             // The value the operator saw then: this row's, or the last one before a quality-only
             // row (shown greyed below).
-            if let Some((v, ts)) = value_of(cfg, row)
-                .map(|v| (v, row.ts_ms))
-                .or_else(|| valued.as_ref().and_then(|r| value_of(cfg, r).map(|v| (v, r.ts_ms))))
-            {
+            if let Some((v, ts)) = value_of(cfg, row).map(|v| (v, row.ts_ms)).or_else(|| {
+                valued
+                    .as_ref()
+                    .and_then(|r| value_of(cfg, r).map(|v| (v, r.ts_ms)))
+            }) {
                 self.store.set_value(*id, v, ts, ts);
             }
             #[allow(clippy::cast_possible_truncation)]
@@ -415,9 +416,7 @@ impl ReplayApp {
                     .trailing_fill(true)
                     .text(""),
             );
-            r.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::Slider, true, "Replay time")
-            });
+            r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Replay time"));
             ui.label(RichText::new(short(self.span.1)).color(self.theme.text_dim));
             if r.changed() {
                 #[allow(clippy::cast_possible_truncation)]

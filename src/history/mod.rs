@@ -6,6 +6,7 @@
 //! Must never stall acquisition: the engine's change feed is read by a task that only queues;
 //! the disk is the writer thread's problem. No egui here.
 
+pub mod analysis;
 mod db;
 mod filter;
 mod query;
@@ -13,6 +14,7 @@ mod recorder;
 mod sample;
 mod spill;
 
+pub use analysis::{RangeStats, range_stats};
 pub use db::{HOUR_MS, MINUTE_MS, insert_batch, open_reader, open_writer, prune_chunk, tag_ids};
 pub use filter::{Rule, TagFilter};
 pub use query::{

@@ -90,6 +90,15 @@ pub struct TrendsPage {
     next_request: u64,
     /// Change-feed messages missed because this page was not drained in time.
     pub(super) lagged: u64,
+    /// Analysis mode: clicks place two cursors (A, B), the legend shows their values and Δ.
+    pub(super) analysis: bool,
+    pub(super) cursors: [Option<i64>; 2],
+    /// Marks on the time axis: (time, colour, what) — alarm journal entries.
+    pub marks: Vec<(i64, egui::Color32, String)>,
+    /// Extra lines drawn dashed (another time range laid over this one): (pen, colour, points).
+    pub overlay: Vec<(Arc<str>, egui::Color32, Vec<[f64; 2]>)>,
+    /// Where the plot was last drawn (points), e.g. to cut it out of a screenshot.
+    pub(super) plot_rect: Option<egui::Rect>,
 }
 
 impl TrendsPage {
@@ -125,6 +134,11 @@ impl TrendsPage {
             id: egui::Id::unique(("pv-trends", PAGES.fetch_add(1, Ordering::Relaxed))),
             next_request: 1,
             lagged: 0,
+            analysis: false,
+            cursors: [None, None],
+            marks: Vec::new(),
+            overlay: Vec::new(),
+            plot_rect: None,
         }
     }
 
@@ -180,6 +194,38 @@ impl TrendsPage {
     }
 
     /// Pen tag names in display order.
+    /// Analysis mode: two cursors with Δt and Δvalue per pen.
+    pub fn set_analysis(&mut self, on: bool) {
+        self.analysis = on;
+    }
+
+    /// Where the plot and its legend were last drawn (points).
+    pub fn plot_rect(&self) -> Option<egui::Rect> {
+        self.plot_rect
+    }
+
+    /// Cursor A and B (UTC ms).
+    pub fn cursors(&self) -> [Option<i64>; 2] {
+        self.cursors
+    }
+
+    pub fn set_cursors(&mut self, a: Option<i64>, b: Option<i64>) {
+        self.cursors = [a, b];
+    }
+
+    /// The lines of every pen over the range on show, as drawn (for an overlay on another
+    /// page): (pen, colour index, points).
+    pub fn pen_lines(&self, now_ms: i64) -> Vec<(Arc<str>, usize, Vec<[f64; 2]>)> {
+        let mut out = Vec::new();
+        for pen in &self.pens {
+            for l in self.segments(pen, None).lines {
+                out.push((pen.name.clone(), pen.color, l));
+            }
+        }
+        let _ = now_ms;
+        out
+    }
+
     pub fn pens(&self) -> Vec<String> {
         self.pens.iter().map(|p| p.name.to_string()).collect()
     }
@@ -312,6 +358,13 @@ impl TrendsPage {
             self.scale(pen),
             hold_until_ms,
         )
+    }
+
+    /// Take answers and send requests without drawing (a page laid over another one).
+    pub fn tick(&mut self, ctx: &egui::Context) {
+        let now = crate::engine::now_ms();
+        self.intake(now);
+        self.request(ctx, now);
     }
 
     /// Everything that arrived since the last frame: worker answers and live values.

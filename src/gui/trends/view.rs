@@ -11,6 +11,8 @@ use egui::{
 };
 use egui_plot::{Line, Plot, PlotPoints, VLine};
 
+use std::sync::Arc;
+
 use crate::engine::now_ms;
 use crate::gui::format;
 use crate::gui::theme::Theme;
@@ -232,7 +234,54 @@ impl TrendsPage {
         let cursor_color = theme.text_dim;
         #[allow(clippy::cast_precision_loss)]
         let (x0, x1) = (view.0 as f64, view.1 as f64);
+        // Analysis extras: alarm marks, an overlaid second range, cursors A and B.
+        #[allow(clippy::cast_precision_loss)]
+        let marks: Vec<(f64, egui::Color32)> = if mini {
+            Vec::new()
+        } else {
+            self.marks
+                .iter()
+                .filter(|(t, _, _)| (view.0..=view.1).contains(t))
+                .map(|(t, c, _)| (*t as f64, *c))
+                .collect()
+        };
+        let overlay: Vec<(Arc<str>, egui::Color32, Vec<[f64; 2]>)> = if mini {
+            Vec::new()
+        } else {
+            self.overlay.clone()
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let ab: Vec<(&'static str, f64)> = ["A", "B"]
+            .into_iter()
+            .zip(self.cursors)
+            .filter_map(|(n, c)| c.map(|c| (n, c as f64)))
+            .collect();
+        let analysis = self.analysis && !mini;
+        let text_colour = theme.text;
         let shown = plot.show(ui, move |pui| {
+            for (x, c) in marks {
+                pui.vline(VLine::new("", x).color(c.gamma_multiply(0.8)).width(1.0));
+            }
+            for (name, color, points) in overlay {
+                pui.line(
+                    Line::new(format!("{name} (compared)"), PlotPoints::from_iter(points))
+                        .color(color.gamma_multiply(0.7))
+                        .style(egui_plot::LineStyle::dashed_dense())
+                        .width(1.2)
+                        .allow_hover(false),
+                );
+            }
+            for (name, x) in &ab {
+                pui.vline(VLine::new(*name, *x).color(text_colour).width(1.5));
+                pui.text(
+                    egui_plot::Text::new(
+                        *name,
+                        egui_plot::PlotPoint::new(*x, y_hi - (y_hi - y_lo) * 0.03),
+                        RichText::new(*name).strong().color(text_colour),
+                    )
+                    .anchor(egui::Align2::LEFT_TOP),
+                );
+            }
             pui.set_plot_bounds_x(x0..=x1);
             pui.set_plot_bounds_y(y_lo..=y_hi);
             let hovered = !mini && pui.response().hovered();
@@ -268,13 +317,26 @@ impl TrendsPage {
         if !mini && ((b.min()[0] - x0).abs() > 0.5 || (b.max()[0] - x1).abs() > 0.5) {
             self.user_range(b.min()[0], b.max()[0]); // panned or zoomed: historical mode
         }
-        if !mini && shown.response.double_clicked() {
+        if !mini && shown.response.double_clicked() && !analysis {
             self.go_live();
+        }
+        // Analysis: a click places cursor A, the next one B, the next one A again.
+        if analysis
+            && shown.response.clicked()
+            && let Some(t) = self.cursor_ms
+        {
+            self.cursors = match self.cursors {
+                [Some(a), None] => [Some(a), Some(t)],
+                _ => [Some(t), None],
+            };
         }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         {
             let px = shown.transform.frame().width() * ui.ctx().pixels_per_point();
             self.width_px = (px.round().max(16.0)) as usize;
+        }
+        if !mini {
+            self.plot_rect = Some(shown.response.rect);
         }
         let label = format!("Trend of {}", self.pens().join(", "));
         shown
@@ -287,8 +349,30 @@ impl TrendsPage {
         let palette = pen_palette(theme);
         let mut remove = None;
         let cursor = self.cursor_ms;
+        let analysis = self.analysis;
+        let [ca, cb] = self.cursors;
+        if analysis {
+            let mut parts = Vec::new();
+            for (n, c) in [("A", ca), ("B", cb)] {
+                if let Some(t) = c {
+                    parts.push(format!("{n} {}", axis::cursor_label(t)));
+                }
+            }
+            if let (Some(a), Some(b)) = (ca, cb) {
+                parts.push(format!(
+                    "Δt {}",
+                    crate::engine::format_duration_ms((b - a).abs())
+                ));
+            }
+            let text = if parts.is_empty() {
+                "Click the plot to place cursor A, again for B".to_owned()
+            } else {
+                parts.join("   ·   ")
+            };
+            ui.label(RichText::new(text).color(theme.text_dim));
+        }
         Grid::new(self.id.with("legend"))
-            .num_columns(6)
+            .num_columns(if analysis { 9 } else { 6 })
             .spacing([16.0, 4.0])
             .min_row_height(LEGEND_ROW - 4.0)
             .show(ui, |ui| {
@@ -302,6 +386,11 @@ impl TrendsPage {
                 match cursor {
                     Some(t) => head(ui, &format!("At {}", axis::cursor_label(t))),
                     None => head(ui, "At cursor"),
+                }
+                if analysis {
+                    head(ui, "A");
+                    head(ui, "B");
+                    head(ui, "Δ (B − A)");
                 }
                 head(ui, "");
                 ui.end_row();
@@ -345,6 +434,36 @@ impl TrendsPage {
                             },
                         );
                     ui.label(RichText::new(at).color(theme.value));
+                    if analysis {
+                        let at = |t: Option<i64>| {
+                            t.and_then(|t| {
+                                crate::gui::trends::series::value_at(
+                                    pen.prior(),
+                                    pen.history(),
+                                    &pen.tail_cols,
+                                    t,
+                                    now,
+                                )
+                            })
+                        };
+                        let (va, vb) = (at(ca), at(cb));
+                        let dec = cfg.decimals.unwrap_or(1);
+                        let fmt = |v: Option<f64>| {
+                            v.map_or_else(String::new, |v| {
+                                with_unit(format::format_number(v, dec), &cfg.unit)
+                            })
+                        };
+                        for (what, v) in [
+                            ("at A", va),
+                            ("at B", vb),
+                            ("delta", va.zip(vb).map(|(a, b)| b - a)),
+                        ] {
+                            let text = fmt(v);
+                            let r = ui.label(RichText::new(&text).monospace());
+                            let label = format!("{} {what}: {text}", pen.name);
+                            r.widget_info(|| WidgetInfo::labeled(Role::Label, true, &label));
+                        }
+                    }
                     let r = ui.small_button("Remove");
                     let who = format!("Remove pen {}", pen.name);
                     r.widget_info(|| WidgetInfo::labeled(Role::Button, true, &who));
