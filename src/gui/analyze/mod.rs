@@ -157,7 +157,7 @@ impl AnalyzeApp {
         let tags = self.project.clone();
         egui::Panel::bottom("analyze_stats")
             .resizable(true)
-            .default_size(170.0)
+            .default_size(150.0)
             .show(ui, |ui| {
                 if let Some(stats) = &mut self.stats {
                     let units = |name: &str| {

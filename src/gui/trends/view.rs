@@ -277,7 +277,7 @@ impl TrendsPage {
                     egui_plot::Text::new(
                         *name,
                         egui_plot::PlotPoint::new(*x, y_hi - (y_hi - y_lo) * 0.03),
-                        RichText::new(*name).strong().color(text_colour),
+                        RichText::new(*name).strong().size(15.0).color(text_colour),
                     )
                     .anchor(egui::Align2::LEFT_TOP),
                 );
@@ -372,7 +372,7 @@ impl TrendsPage {
             ui.label(RichText::new(text).color(theme.text_dim));
         }
         Grid::new(self.id.with("legend"))
-            .num_columns(if analysis { 9 } else { 6 })
+            .num_columns(if analysis { 8 } else { 6 })
             .spacing([16.0, 4.0])
             .min_row_height(LEGEND_ROW - 4.0)
             .show(ui, |ui| {
@@ -382,7 +382,9 @@ impl TrendsPage {
                 head(ui, "");
                 head(ui, "Pen");
                 head(ui, "Range");
-                head(ui, "Value");
+                if !analysis {
+                    head(ui, "Value"); // a file has no live value
+                }
                 match cursor {
                     Some(t) => head(ui, &format!("At {}", axis::cursor_label(t))),
                     None => head(ui, "At cursor"),
@@ -407,7 +409,9 @@ impl TrendsPage {
                         name.on_hover_text(&cfg.description);
                     }
                     ui.label(range_text(cfg));
-                    live_value_ui(ui, theme, cfg, pen.tag.and_then(|id| self.store.get(id)));
+                    if !analysis {
+                        live_value_ui(ui, theme, cfg, pen.tag.and_then(|id| self.store.get(id)));
+                    }
                     let at = cursor
                         .and_then(|t| {
                             crate::gui::trends::series::value_at(
