@@ -1,4 +1,4 @@
-//! The command line: `plantview [PROJECT_DIR]` (GUI), `serve`, `check`, `sim`, `bench`.
+//! The command line: `plantview [PROJECT_DIR]` (GUI), `serve`, `check`, `sim`, `user`, `bench`.
 //! Errors reach the user here, once, as a message and a non-zero exit code.
 
 use std::net::SocketAddr;
@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::engine::{self, EngineOptions};
 use crate::project;
+
+mod user;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -151,9 +153,20 @@ pub enum Cmd {
     },
     /// Run only the embedded MQTT broker until SIGINT/SIGTERM.
     Broker {
-        /// MQTT 3.1.1 listener (MQTT 5 on the next port).
+        /// MQTT 3.1.1 listener (MQTT 5 on the next port). Anything but loopback needs --user.
         #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
         listen: SocketAddr,
+        /// Clients must log in as this user (password from --password-env).
+        #[arg(long, requires = "password_env")]
+        user: Option<String>,
+        /// Environment variable holding the password of --user.
+        #[arg(long, value_name = "VAR", requires = "user")]
+        password_env: Option<String>,
+    },
+    /// Manage the users of a project (`<PROJECT_DIR>/users.json`, 0600, git-ignored).
+    User {
+        #[command(subcommand)]
+        what: user::UserCmd,
     },
     /// Measure the engine's hot paths (see README).
     Bench {
@@ -385,7 +398,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             (_, _, Some(broker)) => sim(&broker, prefix, modbus_listen),
             _ => anyhow::bail!("give --broker HOST:PORT, or --backfill HOURS --project DIR"),
         },
-        Some(Cmd::Broker { listen }) => broker(listen),
+        Some(Cmd::Broker {
+            listen,
+            user,
+            password_env,
+        }) => broker(listen, user.zip(password_env)),
+        Some(Cmd::User { what }) => user::run(&what, cli.overrides.data_dir.as_deref()),
         Some(Cmd::Bench { what }) => crate::bench::run(&what),
     }
 }
@@ -610,8 +628,17 @@ fn sim_backfill(
     Ok(ExitCode::SUCCESS)
 }
 
-fn broker(listen: SocketAddr) -> anyhow::Result<ExitCode> {
-    let b = crate::mqtt::EmbeddedBroker::start(listen, None)?;
+fn broker(listen: SocketAddr, account: Option<(String, String)>) -> anyhow::Result<ExitCode> {
+    let auth = account
+        .map(|(user, var)| {
+            std::env::var(&var)
+                .map(|password| crate::mqtt::BrokerAuth {
+                    users: vec![(user, password)],
+                })
+                .map_err(|_| anyhow::anyhow!("environment variable {var} is not set"))
+        })
+        .transpose()?;
+    let b = crate::mqtt::EmbeddedBroker::start_with_auth(listen, None, auth.as_ref())?;
     println!(
         "listening on {} (MQTT 3.1.1) and {} (MQTT 5)",
         b.listen, b.listen_v5

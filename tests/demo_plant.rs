@@ -231,7 +231,7 @@ fn setpoint_written_over_modbus_drives_the_simulated_plant() {
             id,
             tag: "AHU1.SupplySetpoint".into(),
             value,
-            user: "test".into(),
+            actor: plantview::security::Actor::new("test", plantview::security::Role::Operator),
         })
         .expect("queued");
         rt.block_on(async {

@@ -79,7 +79,7 @@ fn setpoint_write_is_confirmed_and_audited_and_out_of_range_is_refused_unsent() 
             id,
             tag: "AHU1.SupplySetpoint".into(),
             value: 21.5,
-            user: user.clone(),
+            actor: plantview::security::Actor::open_mode(),
         })
         .expect("queued");
         outcome = result_of(id);
@@ -103,7 +103,7 @@ fn setpoint_write_is_confirmed_and_audited_and_out_of_range_is_refused_unsent() 
         id: 100,
         tag: "AHU1.SupplySetpoint".into(),
         value: 45.0,
-        user: user.clone(),
+        actor: plantview::security::Actor::open_mode(),
     })
     .expect("queued");
     let refused = result_of(100);

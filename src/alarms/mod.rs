@@ -345,25 +345,23 @@ impl AlarmHandle {
     /// Run a command and wait until it is journaled (or refused). Blocks for the journal's
     /// commit: call it off the UI thread, or use [`Self::submit`].
     pub fn execute(&self, command: AlarmCommand) -> Result<Vec<AlarmEvent>, AlarmError> {
-        self.check(&command)?;
-        let (reply, result) = std::sync::mpsc::sync_channel(1);
-        self.send(Input::Command {
-            command,
-            ts_ms: now_ms(),
-            reply: Some(reply),
-        })?;
-        result
-            .recv_timeout(Duration::from_secs(10))
-            .map_err(|e| match e {
-                std::sync::mpsc::RecvTimeoutError::Timeout => AlarmError::Busy,
-                std::sync::mpsc::RecvTimeoutError::Disconnected => AlarmError::Stopped,
-            })?
+        let tx = self.input.as_ref().ok_or(AlarmError::Stopped)?;
+        execute(&self.shared, tx, command)
+    }
+
+    /// A handle for sending commands from elsewhere (the engine's command loop). It does not
+    /// keep the alarm thread alive: once the alarm engine stops, its commands fail `Stopped`.
+    pub fn commander(&self) -> AlarmCommander {
+        AlarmCommander {
+            shared: self.shared.clone(),
+            input: self.input.as_ref().map(mpsc::Sender::downgrade),
+        }
     }
 
     /// Check a command and queue it without waiting (the UI path): the outcome arrives as
     /// events on [`Self::subscribe`]; a refusal in the alarm thread (journal down) is logged.
     pub fn submit(&self, command: AlarmCommand) -> Result<(), AlarmError> {
-        self.check(&command)?;
+        check(&self.shared, &command)?;
         let input = self.input.as_ref().ok_or(AlarmError::Stopped)?;
         input
             .try_send(Input::Command {
@@ -375,88 +373,6 @@ impl AlarmHandle {
                 mpsc::error::TrySendError::Full(_) => AlarmError::Busy,
                 mpsc::error::TrySendError::Closed(_) => AlarmError::Stopped,
             })
-    }
-
-    /// What can be refused without the alarm thread.
-    fn check(&self, command: &AlarmCommand) -> Result<(), AlarmError> {
-        let known = |n: &str| {
-            if self.shared.names.contains(n) {
-                Ok(())
-            } else {
-                Err(AlarmError::UnknownAlarm(n.to_owned()))
-            }
-        };
-        let user_ok = |user: &str, what| {
-            if user.trim().is_empty() {
-                Err(AlarmError::MissingUser(what))
-            } else {
-                Ok(())
-            }
-        };
-        match command {
-            AlarmCommand::Ack { names, user, .. } => {
-                user_ok(user, "acknowledging")?;
-                names.iter().try_for_each(|n| known(n))
-            }
-            AlarmCommand::Reset { names, user, .. } => {
-                user_ok(user, "resetting")?;
-                names.iter().try_for_each(|n| known(n))
-            }
-            AlarmCommand::Shelve {
-                name,
-                user,
-                shelve_for,
-                reason,
-            } => {
-                known(name)?;
-                user_ok(user, "shelving")?;
-                if reason.trim().is_empty() {
-                    return Err(AlarmError::MissingReason("shelving"));
-                }
-                match shelve_for {
-                    ShelveFor::Seconds(s) if *s == 0 || *s > MAX_SHELVE_S => {
-                        Err(AlarmError::ShelveDuration { got: *s })
-                    }
-                    _ => Ok(()),
-                }
-            }
-            AlarmCommand::Unshelve { name, user, .. } => {
-                known(name)?;
-                user_ok(user, "unshelving")
-            }
-            AlarmCommand::SetOutOfService {
-                name,
-                out_of_service,
-                user,
-                reason,
-            } => {
-                known(name)?;
-                user_ok(user, "taking out of service")?;
-                if *out_of_service && reason.trim().is_empty() {
-                    return Err(AlarmError::MissingReason("taking an alarm out of service"));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Queue an input, waiting (briefly) while the alarm thread is busy. Works from any thread.
-    fn send(&self, mut input: Input) -> Result<(), AlarmError> {
-        let tx = self.input.as_ref().ok_or(AlarmError::Stopped)?;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        loop {
-            match tx.try_send(input) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::TrySendError::Closed(_)) => return Err(AlarmError::Stopped),
-                Err(mpsc::error::TrySendError::Full(back)) => {
-                    if Instant::now() > deadline {
-                        return Err(AlarmError::Busy);
-                    }
-                    input = back;
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
-        }
     }
 
     /// Stop: the feed task ends, the alarm thread journals what is pending and exits.
@@ -477,6 +393,134 @@ impl AlarmHandle {
 impl Drop for AlarmHandle {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Sends operator actions to a running alarm engine (see [`AlarmHandle::commander`]).
+#[derive(Clone)]
+pub struct AlarmCommander {
+    shared: Arc<Shared>,
+    input: Option<mpsc::WeakSender<Input>>,
+}
+
+impl AlarmCommander {
+    /// Like [`AlarmHandle::execute`]: blocks until journaled; call off async threads.
+    pub fn execute(&self, command: AlarmCommand) -> Result<Vec<AlarmEvent>, AlarmError> {
+        let tx = self
+            .input
+            .as_ref()
+            .and_then(mpsc::WeakSender::upgrade)
+            .ok_or(AlarmError::Stopped)?;
+        execute(&self.shared, &tx, command)
+    }
+
+    pub fn definitions(&self) -> &[AlarmConfig] {
+        &self.shared.defs
+    }
+}
+
+/// Run a command and wait until it is journaled (or refused).
+fn execute(
+    shared: &Shared,
+    tx: &mpsc::Sender<Input>,
+    command: AlarmCommand,
+) -> Result<Vec<AlarmEvent>, AlarmError> {
+    check(shared, &command)?;
+    let (reply, result) = std::sync::mpsc::sync_channel(1);
+    send(
+        tx,
+        Input::Command {
+            command,
+            ts_ms: now_ms(),
+            reply: Some(reply),
+        },
+    )?;
+    result
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|e| match e {
+            std::sync::mpsc::RecvTimeoutError::Timeout => AlarmError::Busy,
+            std::sync::mpsc::RecvTimeoutError::Disconnected => AlarmError::Stopped,
+        })?
+}
+
+/// What can be refused without the alarm thread.
+fn check(shared: &Shared, command: &AlarmCommand) -> Result<(), AlarmError> {
+    let known = |n: &str| {
+        if shared.names.contains(n) {
+            Ok(())
+        } else {
+            Err(AlarmError::UnknownAlarm(n.to_owned()))
+        }
+    };
+    let user_ok = |user: &str, what| {
+        if user.trim().is_empty() {
+            Err(AlarmError::MissingUser(what))
+        } else {
+            Ok(())
+        }
+    };
+    match command {
+        AlarmCommand::Ack { names, user, .. } => {
+            user_ok(user, "acknowledging")?;
+            names.iter().try_for_each(|n| known(n))
+        }
+        AlarmCommand::Reset { names, user, .. } => {
+            user_ok(user, "resetting")?;
+            names.iter().try_for_each(|n| known(n))
+        }
+        AlarmCommand::Shelve {
+            name,
+            user,
+            shelve_for,
+            reason,
+        } => {
+            known(name)?;
+            user_ok(user, "shelving")?;
+            if reason.trim().is_empty() {
+                return Err(AlarmError::MissingReason("shelving"));
+            }
+            match shelve_for {
+                ShelveFor::Seconds(s) if *s == 0 || *s > MAX_SHELVE_S => {
+                    Err(AlarmError::ShelveDuration { got: *s })
+                }
+                _ => Ok(()),
+            }
+        }
+        AlarmCommand::Unshelve { name, user, .. } => {
+            known(name)?;
+            user_ok(user, "unshelving")
+        }
+        AlarmCommand::SetOutOfService {
+            name,
+            out_of_service,
+            user,
+            reason,
+        } => {
+            known(name)?;
+            user_ok(user, "taking out of service")?;
+            if *out_of_service && reason.trim().is_empty() {
+                return Err(AlarmError::MissingReason("taking an alarm out of service"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Queue an input, waiting (briefly) while the alarm thread is busy. Works from any thread.
+fn send(tx: &mpsc::Sender<Input>, mut input: Input) -> Result<(), AlarmError> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match tx.try_send(input) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(AlarmError::Stopped),
+            Err(mpsc::error::TrySendError::Full(back)) => {
+                if Instant::now() > deadline {
+                    return Err(AlarmError::Busy);
+                }
+                input = back;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
     }
 }
 

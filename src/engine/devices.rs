@@ -86,7 +86,7 @@ impl Writes {
         &self,
         tag: &str,
         value: f64,
-        user: String,
+        actor: &crate::security::Actor,
     ) -> (crate::modbus::WriteOutcome, Option<String>) {
         use crate::modbus::WriteOutcome;
         let target = self.project.tag(tag).and_then(|t| t.write.clone());
@@ -126,7 +126,7 @@ impl Writes {
         };
         let record = crate::security::AuditRecord {
             ts_ms: now_ms(),
-            user,
+            user: actor.user.clone(),
             workstation: crate::security::workstation_name(),
             action: "write".to_owned(),
             tag: tag.to_owned(),
@@ -137,20 +137,25 @@ impl Writes {
             readback,
             result: outcome.kind().to_owned(),
             detail: outcome.to_string(),
+            role: Some(actor.role_name().to_owned()),
         };
-        let path = self.audit_path.clone();
-        let audited = tokio::task::spawn_blocking(move || {
-            crate::security::AuditLog::open(&path).and_then(|log| log.record(&record))
-        })
-        .await;
-        let audit_error = match audited {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(format!("the audit trail could not be written: {e}")),
-            Err(e) => Some(format!("the audit task failed: {e}")),
-        };
+        let audit_error = audit(self.audit_path.clone(), record).await;
         if let Some(e) = &audit_error {
             tracing::error!(%tag, "{e}");
         }
         (outcome, audit_error)
+    }
+}
+
+/// Append `record` to the audit trail at `path` off the async threads; why it failed, if it did.
+pub(super) async fn audit(path: PathBuf, record: crate::security::AuditRecord) -> Option<String> {
+    let audited = tokio::task::spawn_blocking(move || {
+        crate::security::AuditLog::open(&path).and_then(|log| log.record(&record))
+    })
+    .await;
+    match audited {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(format!("the audit trail could not be written: {e}")),
+        Err(e) => Some(format!("the audit task failed: {e}")),
     }
 }

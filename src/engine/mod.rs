@@ -11,7 +11,7 @@ mod ingest;
 mod tags;
 mod value;
 
-use devices::{Writes, poll_group};
+use devices::{Writes, audit, poll_group};
 
 pub use command::{Command, CommandId, EngineEvent};
 pub use decode::{Payload, parse_bool, parse_number};
@@ -420,8 +420,12 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     // Commands.
     runtime.spawn(command_loop(
         command_rx,
-        publisher,
-        writes,
+        Outlets {
+            security: project.security(),
+            publisher,
+            writes,
+            alarms: alarms.as_ref().map(crate::alarms::AlarmHandle::commander),
+        },
         events.clone(),
         shutdown.clone(),
     ));
@@ -468,25 +472,57 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     })
 }
 
-async fn command_loop(
-    mut rx: mpsc::Receiver<Command>,
+/// Where commands go, and the rules they pass first.
+struct Outlets {
+    security: crate::security::SecuritySettings,
     publisher: crate::mqtt::SubscriberHandle,
     writes: Writes,
+    alarms: Option<crate::alarms::AlarmCommander>,
+}
+
+async fn command_loop(
+    mut rx: mpsc::Receiver<Command>,
+    outlets: Outlets,
     events: broadcast::Sender<EngineEvent>,
     shutdown: CancellationToken,
 ) {
+    let Outlets {
+        security,
+        publisher,
+        writes,
+        alarms,
+    } = outlets;
     let writes = Arc::new(writes);
     loop {
         let command = tokio::select! {
             () = shutdown.cancelled() => break,
             c = rx.recv() => match c { Some(c) => c, None => break },
         };
+        if let Err(refusal) = command.authorize(&security) {
+            let events = events.clone();
+            let path = writes.audit_path.clone();
+            tokio::spawn(async move {
+                let id = command.id();
+                let mut why = refusal.to_string();
+                tracing::warn!(user = %command.actor().user, "{why}");
+                if let Some(e) = audit(path, refusal_record(&command, &why)).await {
+                    tracing::error!("{e}");
+                    why = format!("{why} ({e})");
+                }
+                let _ = events.send(EngineEvent::CommandResult {
+                    id,
+                    result: Err(why),
+                });
+            });
+            continue;
+        }
         match command {
             Command::Publish {
                 id,
                 topic,
                 payload,
                 retain,
+                actor: _,
             } => {
                 let result = publisher
                     .publish(&topic, rumqttc::QoS::AtLeastOnce, retain, payload)
@@ -499,13 +535,13 @@ async fn command_loop(
                 id,
                 tag,
                 value,
-                user,
+                actor,
             } => {
                 let writes = writes.clone();
                 let events = events.clone();
                 tokio::spawn(async move {
-                    let (outcome, audit_error) = writes.write(&tag, value, user).await;
-                    tracing::info!(%tag, value, result = %outcome, "setpoint write");
+                    let (outcome, audit_error) = writes.write(&tag, value, &actor).await;
+                    tracing::info!(%tag, value, user = %actor.user, result = %outcome, "setpoint write");
                     if let Some(e) = audit_error {
                         // The operator must know the write is not on record.
                         let _ = events.send(EngineEvent::CommandResult { id, result: Err(e) });
@@ -513,8 +549,47 @@ async fn command_loop(
                     let _ = events.send(EngineEvent::WriteResult { id, tag, outcome });
                 });
             }
+            Command::Alarm { id, actor, command } => {
+                let events = events.clone();
+                let alarms = alarms.clone();
+                tokio::spawn(async move {
+                    let command = command::with_user(command, &actor.user);
+                    let result = match alarms {
+                        None => Err("this project has no alarms (or they are off)".to_owned()),
+                        Some(alarms) => {
+                            tokio::task::spawn_blocking(move || alarms.execute(command))
+                                .await
+                                .map_err(|e| format!("the alarm task failed: {e}"))
+                                .and_then(|r| r.map_err(|e| e.to_string()))
+                                .map(|done| format!("{} alarm event(s) journaled", done.len()))
+                        }
+                    };
+                    let _ = events.send(EngineEvent::CommandResult { id, result });
+                });
+            }
         }
     }
+}
+
+/// The audit record of a refused command.
+fn refusal_record(command: &Command, why: &str) -> crate::security::AuditRecord {
+    let actor = command.actor();
+    let mut record = crate::security::AuditRecord::event(
+        &actor.user,
+        Some(actor.role_name()),
+        command.action().audit_name(),
+        "refused",
+        why,
+    );
+    record.tag = command.subject();
+    match command {
+        Command::WriteSetpoint { value, .. } => record.requested = Some(value.to_string()),
+        Command::Publish { payload, .. } => {
+            record.requested = Some(String::from_utf8_lossy(payload).chars().take(200).collect());
+        }
+        Command::Alarm { .. } => {}
+    }
+    record
 }
 
 /// Client settings for the configured broker; starts the embedded broker if there is one.
@@ -570,6 +645,7 @@ fn connection_settings(
                 ca_file: None,
                 client_cert_file: None,
                 client_key_file: None,
+                server_name: None,
             });
             let ca = read(&tls_cfg.ca_file, "CA file")?;
             let cert = read(&tls_cfg.client_cert_file, "client certificate")?;
@@ -584,8 +660,12 @@ fn connection_settings(
                 }
             };
             settings.tls = Some(
-                crate::mqtt::tls_client_config(ca.as_deref(), client_auth)
-                    .map_err(EngineError::Tls)?,
+                crate::mqtt::tls_client_config_for(
+                    ca.as_deref(),
+                    client_auth,
+                    tls_cfg.server_name.as_deref(),
+                )
+                .map_err(EngineError::Tls)?,
             );
         }
         let desc = BrokerUrl {
@@ -596,9 +676,28 @@ fn connection_settings(
         return Ok((settings, None, desc));
     }
 
-    let BrokerConfig::Embedded { listen, listen_v5 } = &project.file.broker else {
+    let BrokerConfig::Embedded {
+        listen,
+        listen_v5,
+        auth,
+    } = &project.file.broker
+    else {
         unreachable!("external handled above");
     };
+    let auth = auth
+        .as_ref()
+        .map(|a| {
+            a.users
+                .iter()
+                .map(|u| {
+                    std::env::var(&u.password_env)
+                        .map(|p| (u.username.clone(), p))
+                        .map_err(|_| EngineError::MissingPassword(u.password_env.clone()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|users| crate::mqtt::BrokerAuth { users })
+        })
+        .transpose()?;
     let listen = match options.broker_listen {
         Some(a) => a,
         None => listen.parse().map_err(|_| {
@@ -613,13 +712,14 @@ fn connection_settings(
         })?),
         _ => None,
     };
-    let broker = EmbeddedBroker::start(listen, listen_v5)?;
+    let broker = EmbeddedBroker::start_with_auth(listen, listen_v5, auth.as_ref())?;
     let connect_ip = if broker.listen.ip().is_unspecified() {
         std::net::Ipv4Addr::LOCALHOST.into()
     } else {
         broker.listen.ip()
     };
-    let settings = ClientSettings::new(connect_ip.to_string(), broker.listen.port(), client_id);
+    let mut settings = ClientSettings::new(connect_ip.to_string(), broker.listen.port(), client_id);
+    settings.credentials = broker.credentials.clone();
     let desc = format!("mqtt://{} (embedded)", broker.listen);
     Ok((settings, Some((broker.listen, broker.listen_v5)), desc))
 }

@@ -107,7 +107,7 @@ impl SetpointDialog {
                         ui.end_row();
                     });
                 ui.separator();
-                let user = crate::security::operator_name();
+                let actor = crate::security::Actor::open_mode();
                 let mut next: Option<Step> = None;
                 match &mut self.step {
                     Step::Enter { error, .. }
@@ -187,7 +187,7 @@ impl SetpointDialog {
                                         id,
                                         tag: self.tag.clone(),
                                         value,
-                                        user,
+                                        actor,
                                     };
                                     next = Some(match engine.send(cmd) {
                                         Ok(()) => Step::Pending { id, value },

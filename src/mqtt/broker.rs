@@ -1,6 +1,13 @@
 //! The embedded MQTT broker (rumqttd) with an MQTT 3.1.1 and an MQTT 5 listener.
 //!
 //! rumqttd has no shutdown: the broker lives until the process ends. Start it once per process.
+//!
+//! Without accounts it listens on loopback only; any other address needs [`BrokerAuth`]
+//! (rumqttd's username/password map). With accounts, PlantView's own clients (engine,
+//! simulator, topic browser) log in with an internal account whose random password lives only
+//! in this process. No TLS here: rumqttd's TLS needs its `use-rustls` feature, which brings a
+//! second rustls (0.22) and x509-parser; put a TLS-terminating broker (Mosquitto) in front or
+//! keep the embedded broker on loopback.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -19,23 +26,54 @@ pub enum BrokerError {
     Config(String),
     #[error("embedded broker did not start listening on {0} within 5 s")]
     NotListening(SocketAddr),
+    #[error(
+        "refusing to listen on {0} without authentication: that address is reachable from the \
+         network. Configure broker.auth (users with password_env) in project.json, or listen \
+         on 127.0.0.1"
+    )]
+    Unauthenticated(SocketAddr),
 }
 
+/// The broker's accounts: username and password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct BrokerAuth {
+    pub users: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for BrokerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a password.
+        let names: Vec<&str> = self.users.iter().map(|(u, _)| u.as_str()).collect();
+        f.debug_struct("BrokerAuth").field("users", &names).finish()
+    }
+}
+
+/// The internal account's name (PlantView's own clients when the broker has accounts).
+pub const INTERNAL_USER: &str = "plantview-internal";
+
+#[derive(Clone)]
 pub struct EmbeddedBroker {
     /// MQTT 3.1.1 listener.
     pub listen: SocketAddr,
     /// MQTT 5 listener.
     pub listen_v5: SocketAddr,
+    /// What PlantView's own clients log in with (`None`: the broker has no accounts).
+    pub credentials: Option<(String, String)>,
 }
 
-/// The rumqttd configuration used for the embedded broker.
-pub fn broker_config(listen: SocketAddr, listen_v5: SocketAddr) -> serde_json::Value {
+/// The rumqttd configuration used for the embedded broker; `auth` maps usernames to passwords.
+pub fn broker_config(
+    listen: SocketAddr,
+    listen_v5: SocketAddr,
+    auth: Option<&std::collections::HashMap<String, String>>,
+) -> serde_json::Value {
     let connections = serde_json::json!({
         "connection_timeout_ms": 10_000,
         // JSON and Sparkplug payloads can be large; refuse only the absurd.
         "max_payload_size": 1 << 20,
         "max_inflight_count": 500,
         "dynamic_filters": true,
+        "auth": auth,
     });
     serde_json::json!({
         "id": 0,
@@ -70,23 +108,47 @@ impl EmbeddedBroker {
     /// an address this process already serves returns that broker (the engine restarts after
     /// the editor saves a project; its broker stays up and clients stay connected).
     pub fn start(listen: SocketAddr, listen_v5: Option<SocketAddr>) -> Result<Self, BrokerError> {
-        static RUNNING: parking_lot::Mutex<Vec<(SocketAddr, SocketAddr, SocketAddr)>> =
+        Self::start_with_auth(listen, listen_v5, None)
+    }
+
+    /// [`Self::start`] with accounts: clients must log in with one of `auth`'s users (or the
+    /// internal account in [`Self::credentials`]). Without accounts only loopback addresses are
+    /// allowed.
+    pub fn start_with_auth(
+        listen: SocketAddr,
+        listen_v5: Option<SocketAddr>,
+        auth: Option<&BrokerAuth>,
+    ) -> Result<Self, BrokerError> {
+        if auth.is_none() {
+            for addr in std::iter::once(listen).chain(listen_v5) {
+                if !addr.ip().is_loopback() {
+                    return Err(BrokerError::Unauthenticated(addr));
+                }
+            }
+        }
+        static RUNNING: parking_lot::Mutex<Vec<(SocketAddr, EmbeddedBroker)>> =
             parking_lot::Mutex::new(Vec::new());
         let mut running = RUNNING.lock();
         if listen.port() != 0
-            && let Some(&(_, l, v5)) = running.iter().find(|(asked, _, _)| *asked == listen)
+            && let Some((_, b)) = running.iter().find(|(asked, _)| *asked == listen)
         {
-            return Ok(Self {
-                listen: l,
-                listen_v5: v5,
-            });
+            if b.credentials.is_some() != auth.is_some() {
+                tracing::warn!(
+                    "the embedded broker on {listen} keeps its accounts until PlantView restarts"
+                );
+            }
+            return Ok(b.clone());
         }
-        let started = Self::start_new(listen, listen_v5)?;
-        running.push((listen, started.listen, started.listen_v5));
+        let started = Self::start_new(listen, listen_v5, auth)?;
+        running.push((listen, started.clone()));
         Ok(started)
     }
 
-    fn start_new(listen: SocketAddr, listen_v5: Option<SocketAddr>) -> Result<Self, BrokerError> {
+    fn start_new(
+        listen: SocketAddr,
+        listen_v5: Option<SocketAddr>,
+        auth: Option<&BrokerAuth>,
+    ) -> Result<Self, BrokerError> {
         let listen = claim(listen)?;
         let listen_v5 = match listen_v5 {
             Some(a) => claim(a)?,
@@ -95,8 +157,18 @@ impl EmbeddedBroker {
                 claim(next).or_else(|_| claim(SocketAddr::new(listen.ip(), 0)))?
             }
         };
-        let config: rumqttd::Config = serde_json::from_value(broker_config(listen, listen_v5))
-            .map_err(|e| BrokerError::Config(e.to_string()))?;
+        let credentials = auth.map(|_| (INTERNAL_USER.to_owned(), random_password()));
+        let map = auth.map(|a| {
+            let mut map: std::collections::HashMap<String, String> =
+                a.users.iter().cloned().collect();
+            if let Some((u, p)) = &credentials {
+                map.insert(u.clone(), p.clone());
+            }
+            map
+        });
+        let config: rumqttd::Config =
+            serde_json::from_value(broker_config(listen, listen_v5, map.as_ref()))
+                .map_err(|e| BrokerError::Config(e.to_string()))?;
         let mut broker = rumqttd::Broker::new(config);
         std::thread::Builder::new()
             .name("pv-broker".to_owned())
@@ -106,8 +178,9 @@ impl EmbeddedBroker {
                 }
             })
             .map_err(|e| BrokerError::Config(format!("cannot start broker thread: {e}")))?;
-        wait_listening(listen, false)?;
-        wait_listening(listen_v5, true)?;
+        let login = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+        wait_listening(listen, false, login)?;
+        wait_listening(listen_v5, true, login)?;
         // rumqttd leaves Nagle on for the sockets it accepts: a subscriber then waits for the
         // broker's delayed ACK dance (measured: p99 9 ms, stalls of 30–80 ms at 10k msg/s).
         // Accepted sockets inherit TCP_NODELAY from their listener, so set it there.
@@ -115,9 +188,26 @@ impl EmbeddedBroker {
         if fixed < 2 {
             tracing::warn!("could not set TCP_NODELAY on the broker listeners ({fixed} of 2)");
         }
-        tracing::info!(%listen, %listen_v5, "embedded MQTT broker listening");
-        Ok(Self { listen, listen_v5 })
+        tracing::info!(
+            %listen,
+            %listen_v5,
+            accounts = auth.map_or(0, |a| a.users.len()),
+            "embedded MQTT broker listening"
+        );
+        Ok(Self {
+            listen,
+            listen_v5,
+            credentials,
+        })
     }
+}
+
+/// 128 random bits, hex.
+fn random_password() -> String {
+    use rand::{RngCore as _, SeedableRng as _};
+    let mut bytes = [0u8; 16];
+    rand::rngs::StdRng::from_os_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Set TCP_NODELAY on this process's listening sockets bound to `ports` (the embedded broker's
@@ -179,10 +269,14 @@ fn claim(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
 
 /// Wait until the broker answers an MQTT CONNECT on `addr` with a CONNACK (then disconnect
 /// cleanly, so the broker logs no half-open client).
-fn wait_listening(addr: SocketAddr, v5: bool) -> Result<(), BrokerError> {
+fn wait_listening(
+    addr: SocketAddr,
+    v5: bool,
+    login: Option<(&str, &str)>,
+) -> Result<(), BrokerError> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        if probe(addr, v5).is_ok() {
+        if probe(addr, v5, login).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -190,7 +284,7 @@ fn wait_listening(addr: SocketAddr, v5: bool) -> Result<(), BrokerError> {
     Err(BrokerError::NotListening(addr))
 }
 
-fn probe(addr: SocketAddr, v5: bool) -> std::io::Result<()> {
+fn probe(addr: SocketAddr, v5: bool, login: Option<(&str, &str)>) -> std::io::Result<()> {
     use std::io::{Read as _, Write as _};
     let target = if addr.ip().is_unspecified() {
         SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
@@ -207,13 +301,36 @@ fn probe(addr: SocketAddr, v5: bool) -> std::io::Result<()> {
     let id = id.as_bytes();
     let mut body = vec![0x00, 0x04, b'M', b'Q', b'T', b'T'];
     body.push(if v5 { 5 } else { 4 });
-    body.extend([0x02, 0x00, 0x0a]); // clean session, keep alive 10 s
+    // Clean session (+ username and password), keep alive 10 s.
+    let flags = if login.is_some() { 0xC2 } else { 0x02 };
+    body.extend([flags, 0x00, 0x0a]);
     if v5 {
         body.push(0x00); // no properties
     }
-    body.extend([0x00, id.len() as u8]);
-    body.extend(id);
-    let mut packet = vec![0x10, body.len() as u8];
+    let mut string = |s: &[u8]| {
+        let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
+        body.extend(len.to_be_bytes());
+        body.extend(&s[..usize::from(len)]);
+    };
+    string(id);
+    if let Some((user, pass)) = login {
+        string(user.as_bytes());
+        string(pass.as_bytes());
+    }
+    let mut packet = vec![0x10];
+    // Remaining length, MQTT variable-length encoding.
+    let mut len = body.len();
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        packet.push(byte);
+        if len == 0 {
+            break;
+        }
+    }
     packet.extend(body);
     stream.write_all(&packet)?;
     // Read the whole CONNACK (unread bytes at close would reset the connection), say

@@ -248,8 +248,18 @@ pub fn tls_client_config(
     ca_pem: Option<&[u8]>,
     client_auth: Option<(&[u8], &[u8])>,
 ) -> Result<Arc<rustls::ClientConfig>, String> {
+    tls_client_config_for(ca_pem, client_auth, None)
+}
+
+/// [`tls_client_config`], checking the broker's certificate for `server_name` instead of the
+/// host connected to (when given).
+pub fn tls_client_config_for(
+    ca_pem: Option<&[u8]>,
+    client_auth: Option<(&[u8], &[u8])>,
+    server_name: Option<&str>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
     let mut roots = rustls::RootCertStore::empty();
     match ca_pem {
@@ -275,10 +285,25 @@ pub fn tls_client_config(
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_root_certificates(roots);
+        .map_err(|e| format!("TLS: {e}"))?;
+    let builder = match server_name {
+        None => builder.with_root_certificates(roots),
+        Some(name) => {
+            let name = ServerName::try_from(name.to_owned())
+                .map_err(|e| format!("tls.server_name `{name}`: {e}"))?;
+            let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| format!("TLS: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(FixedServerName { inner, name }))
+        }
+    };
     let config = match client_auth {
         Some((cert_pem, key_pem)) => {
             let certs = CertificateDer::pem_slice_iter(cert_pem)
@@ -296,4 +321,48 @@ pub fn tls_client_config(
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
+}
+
+/// The standard WebPKI check (chain, validity, signatures), against a configured name instead
+/// of the host connected to. Nothing else is relaxed.
+#[derive(Debug)]
+struct FixedServerName {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    name: rustls::pki_types::ServerName<'static>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for FixedServerName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }

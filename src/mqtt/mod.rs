@@ -7,12 +7,13 @@ mod browser;
 mod client;
 mod url;
 
-pub use broker::{BrokerError, EmbeddedBroker, broker_config};
+pub use broker::{BrokerAuth, BrokerError, EmbeddedBroker, INTERNAL_USER, broker_config};
 pub use browser::{
     MAX_LEVELS, MAX_PAYLOAD_BYTES, MAX_TOPICS, PREVIEW_CHARS, RowMessage, TopicBrowser, TopicInfo,
     TopicTree, TreeRow,
 };
 pub use client::{
     ClientSettings, ConnState, Incoming, Subscriber, SubscriberHandle, tls_client_config,
+    tls_client_config_for,
 };
 pub use url::{BrokerUrl, UrlError};

@@ -11,8 +11,9 @@ use serde::de::DeserializeOwned;
 
 use super::{FORMAT_VERSION, Project, ProjectFile, Screen, ScreenFile, validate};
 
-/// Project files larger than this are refused (they are untrusted input).
-pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+/// Project files larger than this are refused before they are read (they are untrusted input).
+/// Nesting deeper than serde_json's recursion limit (128) is refused by the parser.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One problem in a project: which file, which field, what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -90,6 +90,11 @@ impl Project {
         ))
     }
 
+    /// The project's security settings (`open` when the project has none).
+    pub fn security(&self) -> crate::security::SecuritySettings {
+        self.file.security.clone().unwrap_or_default()
+    }
+
     /// Where runtime data (history, journals) goes unless `--data-dir` says otherwise.
     pub fn default_data_dir(&self) -> PathBuf {
         self.dir.join("data")

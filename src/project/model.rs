@@ -20,6 +20,9 @@ pub struct ProjectFile {
     pub description: String,
     #[serde(default)]
     pub broker: BrokerConfig,
+    /// Login and inactivity lock; absent means `open` (no login, as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<crate::security::SecuritySettings>,
     /// Run the built-in demo plant simulator inside the engine (demo projects only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulator: Option<SimulatorConfig>,
@@ -50,6 +53,10 @@ pub enum BrokerConfig {
         /// Optional MQTT 5 listener; by default the port after `listen`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         listen_v5: Option<String>,
+        /// Clients must log in with one of these accounts. Required to listen on anything but
+        /// loopback.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<EmbeddedAuth>,
     },
     /// Mosquitto, EMQX, HiveMQ, ...
     External(ExternalBroker),
@@ -60,12 +67,29 @@ impl Default for BrokerConfig {
         Self::Embedded {
             listen: default_listen(),
             listen_v5: None,
+            auth: None,
         }
     }
 }
 
 fn default_listen() -> String {
     "127.0.0.1:1883".to_owned()
+}
+
+/// Accounts of the embedded broker. Passwords come from environment variables, never from the
+/// project.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedAuth {
+    pub users: Vec<BrokerUser>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerUser {
+    pub username: String,
+    /// Name of the environment variable that holds this account's password.
+    pub password_env: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,6 +133,10 @@ pub struct TlsConfig {
     pub client_cert_file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key_file: Option<String>,
+    /// Check the broker's certificate for this name instead of the URL's host (e.g. connect
+    /// to an IP address whose certificate names `broker.plant.local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -21,22 +21,53 @@ pub fn validate(project: &Project) -> Vec<Problem> {
     }
 
     match &file.broker {
-        BrokerConfig::Embedded { listen, listen_v5 } => {
-            if listen.parse::<SocketAddr>().is_err() {
-                out.push(Problem::new(
-                    pj,
-                    "broker.listen",
-                    format!("`{listen}` is not an address like 127.0.0.1:1883"),
-                ));
+        BrokerConfig::Embedded {
+            listen,
+            listen_v5,
+            auth,
+        } => {
+            for (field, addr, example) in [
+                ("broker.listen", Some(listen), "127.0.0.1:1883"),
+                ("broker.listen_v5", listen_v5.as_ref(), "127.0.0.1:1884"),
+            ] {
+                let Some(addr) = addr else { continue };
+                match addr.parse::<SocketAddr>() {
+                    Err(_) => out.push(Problem::new(
+                        pj,
+                        field,
+                        format!("`{addr}` is not an address like {example}"),
+                    )),
+                    Ok(a) if !a.ip().is_loopback() && auth.is_none() => out.push(Problem::new(
+                        pj,
+                        field,
+                        format!(
+                            "`{addr}` is reachable from the network: configure broker.auth \
+                             (users with password_env) or listen on 127.0.0.1"
+                        ),
+                    )),
+                    Ok(_) => {}
+                }
             }
-            if let Some(v5) = listen_v5
-                && v5.parse::<SocketAddr>().is_err()
-            {
-                out.push(Problem::new(
-                    pj,
-                    "broker.listen_v5",
-                    format!("`{v5}` is not an address like 127.0.0.1:1884"),
-                ));
+            if let Some(auth) = auth {
+                if auth.users.is_empty() {
+                    out.push(Problem::new(pj, "broker.auth.users", "must list a user"));
+                }
+                for (i, u) in auth.users.iter().enumerate() {
+                    if u.username.trim().is_empty() {
+                        out.push(Problem::new(
+                            pj,
+                            format!("broker.auth.users[{i}].username"),
+                            "must not be empty",
+                        ));
+                    }
+                    if u.password_env.is_empty() || u.password_env.contains('=') {
+                        out.push(Problem::new(
+                            pj,
+                            format!("broker.auth.users[{i}].password_env"),
+                            "must be the name of an environment variable",
+                        ));
+                    }
+                }
             }
         }
         BrokerConfig::External(ext) => {
@@ -60,6 +91,16 @@ pub fn validate(project: &Project) -> Vec<Problem> {
                 ));
             }
         }
+    }
+
+    if let Some(sec) = &file.security
+        && !(1..=crate::alarms::MAX_SHELVE_S).contains(&sec.operator_max_shelve_s)
+    {
+        out.push(Problem::new(
+            pj,
+            "security.operator_max_shelve_s",
+            format!("must be 1 to {} s", crate::alarms::MAX_SHELVE_S),
+        ));
     }
 
     let r = file.history.retention_days;

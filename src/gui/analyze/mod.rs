@@ -72,6 +72,7 @@ impl AnalyzeApp {
             ),
             description: String::new(),
             broker: Default::default(),
+            security: None,
             simulator: None,
             history: Default::default(),
             tags: tags.iter().map(|t| tag(&t.name, &t.unit)).collect(),

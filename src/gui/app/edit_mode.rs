@@ -148,7 +148,7 @@ impl PlantViewApp {
             id: self.next_command_id,
             tag: tag.clone(),
             value,
-            user: crate::security::operator_name(),
+            actor: crate::security::Actor::open_mode(),
         };
         self.notice = Some(match self.engine.send(command) {
             Ok(()) => format!("{tag} ← {value}: sent"),
