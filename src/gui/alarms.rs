@@ -47,6 +47,26 @@ pub fn alarm_line(a: &ActiveAlarm) -> String {
     format!("{when}  {}  {}  {value}{cleared}", a.name, a.message)
 }
 
+/// Sends alarm actions through the engine's command layer as the person at the keyboard (the
+/// engine checks the role, journals the action or audits the refusal; the answer comes back
+/// as an event).
+pub struct AlarmSender<'a> {
+    pub engine: &'a crate::engine::EngineHandle,
+    pub actor: crate::security::Actor,
+    pub next_id: &'a mut u64,
+}
+
+impl AlarmSender<'_> {
+    pub fn submit(&mut self, command: AlarmCommand) -> Result<(), String> {
+        *self.next_id += 1;
+        self.engine.send(crate::engine::Command::Alarm {
+            id: *self.next_id,
+            actor: self.actor.clone(),
+            command,
+        })
+    }
+}
+
 /// The banner. Returns true when the operator asked for the alarm summary.
 pub fn banner_ui(
     ui: &mut Ui,
@@ -54,6 +74,7 @@ pub fn banner_ui(
     theme: &Theme,
     last_error: &mut Option<String>,
     horn: &mut super::horn::Horn,
+    sender: &mut AlarmSender<'_>,
 ) -> bool {
     let list: Vec<ActiveAlarm> = alarms.active().into_iter().filter(|a| !hidden(a)).collect();
     let unacked: Vec<&ActiveAlarm> = list
@@ -112,7 +133,7 @@ pub fn banner_ui(
                         user: operator(),
                         comment: None,
                     };
-                    *last_error = alarms.submit(cmd).err().map(|e| e.to_string());
+                    *last_error = sender.submit(cmd).err();
                 }
                 if horn.available() && !horn.silenced() && ui.button("Silence").clicked() {
                     horn.silence(newest);
@@ -178,7 +199,13 @@ enum SortBy {
 }
 
 impl SummaryPage {
-    pub fn ui(&mut self, ui: &mut Ui, alarms: &AlarmHandle, theme: &Theme) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        alarms: &AlarmHandle,
+        theme: &Theme,
+        sender: &mut AlarmSender<'_>,
+    ) {
         if self.shelve_minutes == 0 {
             self.shelve_minutes = 60;
         }
@@ -248,25 +275,23 @@ impl SummaryPage {
                     .filter(|a| self.selected.contains(&a.name))
                     .map(|a| a.name.clone())
                     .collect();
-                self.message = alarms
+                self.message = sender
                     .submit(AlarmCommand::Ack {
                         names,
                         user: user.clone(),
                         comment: comment.clone(),
                     })
-                    .err()
-                    .map(|e| e.to_string());
+                    .err();
             }
             if ui.button("Acknowledge page").clicked() {
                 let names = list.iter().map(|a| a.name.clone()).collect();
-                self.message = alarms
+                self.message = sender
                     .submit(AlarmCommand::Ack {
                         names,
                         user: user.clone(),
                         comment,
                     })
-                    .err()
-                    .map(|e| e.to_string());
+                    .err();
             }
         });
         ui.horizontal(|ui| {
@@ -286,15 +311,14 @@ impl SummaryPage {
                     self.message = Some("give a reason to shelve".to_owned());
                 } else {
                     for a in list.iter().filter(|a| self.selected.contains(&a.name)) {
-                        self.message = alarms
+                        self.message = sender
                             .submit(AlarmCommand::Shelve {
                                 name: a.name.clone(),
                                 user: user.clone(),
                                 shelve_for: ShelveFor::Seconds(self.shelve_minutes * 60),
                                 reason: self.shelve_reason.clone(),
                             })
-                            .err()
-                            .map(|e| e.to_string());
+                            .err();
                     }
                 }
             }

@@ -63,6 +63,8 @@ pub struct PlantViewApp {
     recovery: Option<(crate::project::Project, i64)>,
     /// A message about the project (save, reload, restart), shown in the top bar.
     notice: Option<String>,
+    /// Who is at the keyboard (login, session lock).
+    login: super::login::Login,
 }
 
 impl PlantViewApp {
@@ -91,6 +93,7 @@ impl PlantViewApp {
             watch,
             recovery,
             notice: None,
+            login: super::login::Login::new(&engine.project, &engine.status().data_dir),
             engine,
             theme: Theme::light(),
             view: View::Screen(0),
@@ -138,8 +141,15 @@ impl PlantViewApp {
             .collect()
     }
 
-    /// Open the setpoint dialog of `tag` (one per tag).
+    /// Open the setpoint dialog of `tag` (one per tag), if the person at the keyboard may write.
     pub fn open_setpoint(&mut self, tag: &str) {
+        if !self.login.allows(crate::security::Action::WriteSetpoint) {
+            self.notice = Some(format!(
+                "{tag}: {}",
+                self.login.why_not(crate::security::Action::WriteSetpoint)
+            ));
+            return;
+        }
         if !self.setpoints.iter().any(|d| d.tag() == tag) {
             self.setpoints
                 .push(super::setpoint::SetpointDialog::new(tag));
@@ -155,6 +165,11 @@ impl PlantViewApp {
                     for d in &mut self.setpoints {
                         d.on_result(id, &outcome);
                     }
+                }
+                Ok(crate::engine::EngineEvent::CommandResult { result: Err(e), .. }) => {
+                    // A refusal or a failed alarm action: said where the operator looks.
+                    self.alarm_error = Some(e.clone());
+                    self.notice = Some(e);
                 }
                 Ok(_) | Err(TryRecvError::Lagged(_)) => {}
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
@@ -251,12 +266,18 @@ impl PlantViewApp {
             egui::Panel::top("alarm_banner")
                 .exact_size(30.0)
                 .show(ui, |ui| {
+                    let mut sender = super::alarms::AlarmSender {
+                        engine: &self.engine,
+                        actor: self.login.actor(),
+                        next_id: &mut self.next_command_id,
+                    };
                     open = super::alarms::banner_ui(
                         ui,
                         alarms,
                         &self.theme,
                         &mut self.alarm_error,
                         &mut self.horn,
+                        &mut sender,
                     );
                 });
             if open {
@@ -267,6 +288,16 @@ impl PlantViewApp {
             .exact_size(24.0)
             .show(ui, |ui| self.status_bar_ui(ui));
         self.project_banners_ui(ui);
+        self.login.watch_inactivity(ui.ctx());
+        self.login.dialog_ui(ui.ctx(), &self.theme);
+        if self.login.locked {
+            // The banner above keeps updating and sounding; the plant is out of reach.
+            let theme = self.theme.clone();
+            egui::CentralPanel::default_margins().show(ui, |ui| {
+                self.login.lock_ui(ui, &theme);
+            });
+            return;
+        }
         if self.editing {
             self.editor_ui(ui);
             self.after_frame(ui);
@@ -296,7 +327,14 @@ impl PlantViewApp {
                 }
             },
             View::Alarms => match self.engine.alarms() {
-                Some(alarms) => self.alarm_summary.ui(ui, alarms, &self.theme),
+                Some(alarms) => {
+                    let mut sender = super::alarms::AlarmSender {
+                        engine: &self.engine,
+                        actor: self.login.actor(),
+                        next_id: &mut self.next_command_id,
+                    };
+                    self.alarm_summary.ui(ui, alarms, &self.theme, &mut sender);
+                }
                 None => {
                     ui.label(
                         self.engine
@@ -336,7 +374,9 @@ impl PlantViewApp {
         self.trend_windows.retain_mut(|w| w.show(&ctx, theme));
         self.drain_events();
         let (engine, next_id) = (&self.engine, &mut self.next_command_id);
-        self.setpoints.retain_mut(|d| d.show(&ctx, engine, next_id));
+        let actor = self.login.actor();
+        self.setpoints
+            .retain_mut(|d| d.show(&ctx, engine, next_id, &actor));
     }
 
     fn keyboard(&mut self, ui: &Ui) {
@@ -421,6 +461,9 @@ impl PlantViewApp {
                 }
                 ui.separator();
                 self.broker_state_ui(ui);
+                ui.separator();
+                let theme = self.theme.clone();
+                self.login.top_bar_ui(ui, &theme);
             });
         });
     }
@@ -567,7 +610,7 @@ impl PlantViewApp {
 }
 
 /// An inverse badge for an abnormal state: impossible to miss, and no alarm colour.
-fn badge_ui(ui: &mut Ui, theme: &Theme, text: String) {
+pub fn badge_ui(ui: &mut Ui, theme: &Theme, text: String) {
     egui::Frame::new()
         .fill(theme.badge_bg)
         .inner_margin(egui::Margin::symmetric(6, 1))

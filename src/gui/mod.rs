@@ -8,6 +8,7 @@ mod audit;
 pub mod editor;
 pub mod format;
 mod horn;
+pub mod login;
 pub mod images;
 mod marks;
 pub mod replay;

@@ -56,7 +56,13 @@ impl SetpointDialog {
     }
 
     /// Draw the window; `false` once closed.
-    pub fn show(&mut self, ctx: &egui::Context, engine: &EngineHandle, next_id: &mut u64) -> bool {
+    pub fn show(
+        &mut self,
+        ctx: &egui::Context,
+        engine: &EngineHandle,
+        next_id: &mut u64,
+        actor: &crate::security::Actor,
+    ) -> bool {
         let mut open = true;
         let mut close = false;
         let project = engine.project.clone();
@@ -107,7 +113,7 @@ impl SetpointDialog {
                         ui.end_row();
                     });
                 ui.separator();
-                let actor = crate::security::Actor::open_mode();
+                let actor = actor.clone();
                 let mut next: Option<Step> = None;
                 match &mut self.step {
                     Step::Enter { error, .. }

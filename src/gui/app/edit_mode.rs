@@ -20,6 +20,10 @@ impl PlantViewApp {
     /// Enter or leave edit mode. Leaving keeps the edits and their undo history (unsaved edits
     /// show in the top bar).
     pub fn set_editing(&mut self, on: bool) {
+        if on && !self.login.allows(crate::security::Action::EditProject) {
+            self.notice = Some(self.login.why_not(crate::security::Action::EditProject));
+            return;
+        }
         if on && self.editor.is_none() {
             let screen = self.current_screen();
             self.editor = Some(Editor::new((*self.engine.project).clone(), screen));
@@ -32,6 +36,11 @@ impl PlantViewApp {
             // The editor (and its undo history) stays for the session, like a designer's.
         }
         self.editing = on;
+    }
+
+    /// Who is at the keyboard (tests log in through this).
+    pub fn login(&mut self) -> &mut crate::gui::login::Login {
+        &mut self.login
     }
 
     pub fn editor(&mut self) -> Option<&mut Editor> {
@@ -148,7 +157,7 @@ impl PlantViewApp {
             id: self.next_command_id,
             tag: tag.clone(),
             value,
-            actor: crate::security::Actor::open_mode(),
+            actor: self.login.actor(),
         };
         self.notice = Some(match self.engine.send(command) {
             Ok(()) => format!("{tag} ← {value}: sent"),
