@@ -271,8 +271,7 @@ fn embedded_broker_port_taken_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr");
     let err = plantview::mqtt::EmbeddedBroker::start(addr, None)
-        .err()
-        .expect("must fail")
+        .expect_err("must fail")
         .to_string();
     assert!(
         err.contains(&addr.to_string()) && err.contains("--broker-listen"),

@@ -61,6 +61,16 @@ pub struct EmbeddedBroker {
     pub credentials: Option<(String, String)>,
 }
 
+impl std::fmt::Debug for EmbeddedBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBroker")
+            .field("listen", &self.listen)
+            .field("listen_v5", &self.listen_v5)
+            .field("accounts", &self.credentials.is_some())
+            .finish()
+    }
+}
+
 /// The rumqttd configuration used for the embedded broker; `auth` maps usernames to passwords.
 pub fn broker_config(
     listen: SocketAddr,

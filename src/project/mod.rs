@@ -12,7 +12,8 @@ mod topic;
 mod validate;
 
 pub use load::{
-    LoadError, Problem, load, save_project_file, save_screen_file, to_stable_json, write_atomic,
+    LoadError, MAX_FILE_BYTES, Problem, load, save_project_file, save_screen_file, to_stable_json,
+    write_atomic,
 };
 pub use model::*;
 pub use topic::{TopicFilterError, topic_matches, validate_topic_filter};
