@@ -96,6 +96,9 @@ impl Login {
         }
         self.locked = false;
         self.dialog = true;
+        self.name.clear();
+        self.password.clear();
+        self.error = None;
     }
 
     /// Log in (tests and the dialog).
@@ -140,9 +143,16 @@ impl Login {
         }
     }
 
-    /// Lock now (the session stays; its password unlocks).
+    /// Lock now (the session stays; its password unlocks). On the audit trail as a logout.
     pub fn lock(&mut self) {
-        if self.session.is_some() {
+        if let Some(s) = &self.session {
+            let why = format!(
+                "locked after {} s without input",
+                self.settings.lock_after_s
+            );
+            if let Err(e) = crate::security::record_logout(&self.data_dir, s, &why) {
+                tracing::error!("lock not audited: {e}");
+            }
             self.locked = true;
             self.password.clear();
             self.error = None;
@@ -175,7 +185,7 @@ impl Login {
             }
             None => {
                 super::app::badge_ui(ui, theme, "Not logged in — view only".to_owned());
-                if ui.small_button("Log in").clicked() {
+                if ui.small_button("Log in…").clicked() {
                     self.open_dialog();
                 }
             }
@@ -188,65 +198,79 @@ impl Login {
             return;
         }
         let first = self.users.as_ref().is_some_and(Users::needs_first_admin);
-        egui::Window::new(if first { "Create the first administrator" } else { "Log in" })
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
-            .show(ctx, |ui| {
-                if first {
-                    ui.label("This project requires login and has no users yet.");
-                    ui.label("The account made here can add the other users.");
+        egui::Window::new(if first {
+            "First administrator"
+        } else {
+            "Login"
+        })
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+        .show(ctx, |ui| {
+            if first {
+                ui.label("This project requires login and has no users yet.");
+                ui.label("The account made here can add the other users.");
+            }
+            let submit = self.fields_ui(ui, first);
+            ui.horizontal(|ui| {
+                let label = if first {
+                    "Create administrator"
+                } else {
+                    "Log in"
+                };
+                if ui.button(label).clicked() || submit {
+                    if first {
+                        self.create_first_admin();
+                    } else {
+                        let (n, p) = (self.name.clone(), self.password.clone());
+                        let _ = self.login(&n, &p);
+                        self.password.clear();
+                    }
                 }
-                let submit = self.fields_ui(ui, first);
-                ui.horizontal(|ui| {
-                    let label = if first { "Create administrator" } else { "Log in" };
-                    if ui.button(label).clicked() || submit {
-                        if first {
-                            self.create_first_admin();
-                        } else {
-                            let (n, p) = (self.name.clone(), self.password.clone());
-                            let _ = self.login(&n, &p);
-                            self.password.clear();
-                        }
-                    }
-                    if ui.button("Continue without login").clicked() {
-                        self.dialog = false;
-                    }
-                });
-                if let Some(e) = &self.error {
-                    ui.label(RichText::new(e).color(theme.badge_text).background_color(theme.badge_bg));
+                if ui.button("Continue without login").clicked() {
+                    self.dialog = false;
                 }
             });
+            if let Some(e) = &self.error {
+                ui.label(
+                    RichText::new(e)
+                        .color(theme.badge_text)
+                        .background_color(theme.badge_bg),
+                );
+            }
+        });
     }
 
     fn fields_ui(&mut self, ui: &mut Ui, first: bool) -> bool {
         let mut enter = false;
-        egui::Grid::new("login_fields").num_columns(2).show(ui, |ui| {
-            let l = ui.label("User");
-            ui.add(egui::TextEdit::singleline(&mut self.name).desired_width(200.0))
-                .labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("Password");
-            let r = ui
-                .add(
-                    egui::TextEdit::singleline(&mut self.password)
-                        .password(true)
-                        .desired_width(200.0),
-                )
-                .labelled_by(l.id);
-            enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            ui.end_row();
-            if first {
-                let l = ui.label("Repeat password");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.password2)
-                        .password(true)
-                        .desired_width(200.0),
-                )
-                .labelled_by(l.id);
+        egui::Grid::new("login_fields")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let l = ui.label("User");
+                ui.add(egui::TextEdit::singleline(&mut self.name).desired_width(200.0))
+                    .labelled_by(l.id);
                 ui.end_row();
-            }
-        });
+                let l = ui.label("Password");
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.password)
+                            .password(true)
+                            .desired_width(200.0),
+                    )
+                    .labelled_by(l.id);
+                enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.end_row();
+                if first {
+                    let l = ui.label("Repeat password");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.password2)
+                            .password(true)
+                            .desired_width(200.0),
+                    )
+                    .labelled_by(l.id);
+                    ui.end_row();
+                }
+            });
         enter
     }
 
@@ -277,7 +301,11 @@ impl Login {
         if !self.locked {
             return false;
         }
-        let user = self.session.as_ref().map(|s| s.user.clone()).unwrap_or_default();
+        let user = self
+            .session
+            .as_ref()
+            .map(|s| s.user.clone())
+            .unwrap_or_default();
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.3);
             ui.label(RichText::new("Workstation locked").size(26.0).strong());
@@ -310,7 +338,11 @@ impl Login {
                 }
             });
             if let Some(e) = &self.error {
-                ui.label(RichText::new(e).color(theme.badge_text).background_color(theme.badge_bg));
+                ui.label(
+                    RichText::new(e)
+                        .color(theme.badge_text)
+                        .background_color(theme.badge_bg),
+                );
             }
         });
         true
