@@ -182,7 +182,12 @@ pub struct ExportArgs {
     #[arg(long, conflicts_with_all = ["interval", "journal", "audit"])]
     pub report: bool,
     /// Report periods: shifts of this length (`8h`, `12h`) starting at --from.
-    #[arg(long, value_name = "LENGTH", requires = "report", conflicts_with = "daily")]
+    #[arg(
+        long,
+        value_name = "LENGTH",
+        requires = "report",
+        conflicts_with = "daily"
+    )]
     pub shift: Option<String>,
     /// Report periods: calendar days (local midnight, or UTC midnight with --utc).
     #[arg(long, requires = "report")]

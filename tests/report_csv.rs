@@ -372,7 +372,13 @@ fn a_big_raw_export_streams_in_constant_memory() {
     let partial = dir.path().join(".big.csv.partial");
     let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
         .args(["export", "--history", db.to_str().expect("utf8"), "--all"])
-        .args(["--utc", "--from", "2023-11-14T00:00:00Z", "--to", "2023-11-16T00:00:00Z"])
+        .args([
+            "--utc",
+            "--from",
+            "2023-11-14T00:00:00Z",
+            "--to",
+            "2023-11-16T00:00:00Z",
+        ])
         .args(["--out", out.to_str().expect("utf8")])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -388,9 +394,7 @@ fn a_big_raw_export_streams_in_constant_memory() {
             break;
         }
         if let Some((hwm, rss)) = memory_kib(pid) {
-            if start_rss.is_none()
-                && std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0)
-            {
+            if start_rss.is_none() && std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0) {
                 start_rss = Some(rss);
             }
             peak = peak.max(hwm);
@@ -406,7 +410,9 @@ fn a_big_raw_export_streams_in_constant_memory() {
     );
     let start = start_rss.expect("saw the export running");
     let growth_kib = peak.saturating_sub(start);
-    eprintln!("export of {ROWS} rows: RSS {start} KiB at start, peak {peak} KiB, +{growth_kib} KiB");
+    eprintln!(
+        "export of {ROWS} rows: RSS {start} KiB at start, peak {peak} KiB, +{growth_kib} KiB"
+    );
     assert!(
         growth_kib < 64 * 1024,
         "peak RSS grew by {growth_kib} KiB while exporting {ROWS} rows: not streaming"

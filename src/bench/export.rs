@@ -88,15 +88,7 @@ fn bench(args: &ExportArgs, dir: &std::path::Path) -> anyhow::Result<std::proces
         let progress = Progress::new();
         let t = Instant::now();
         let written = crate::report::write_file_atomically(&out, |w| {
-            export_raw(
-                &reader,
-                &tags,
-                from,
-                to,
-                TimeZoneChoice::Utc,
-                w,
-                &progress,
-            )
+            export_raw(&reader, &tags, from, to, TimeZoneChoice::Utc, w, &progress)
         })?;
         let export = written as f64 / t.elapsed().as_secs_f64();
         let after = status_kib("VmHWM").unwrap_or(0);

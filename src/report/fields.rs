@@ -38,7 +38,7 @@ pub fn push_f64(out: &mut Vec<u8>, v: f64) {
 fn push_short_decimal(out: &mut Vec<u8>, v: f64) -> bool {
     const POW10: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10_000.0];
     let a = v.abs();
-    if !(a < 1e9) {
+    if a.is_nan() || a >= 1e9 {
         return false;
     }
     for (d, scale) in POW10.into_iter().enumerate() {
@@ -118,7 +118,7 @@ mod tests {
             0.05,
             -0.5,
             0.0001,
-            999_999_999.9999,
+            999_999_999.999_9,
             1e9,
             123.4567,
             0.1 + 0.2,

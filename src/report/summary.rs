@@ -90,7 +90,8 @@ fn next_midnight(ts_ms: i64, tz: TimeZoneChoice) -> Result<i64, ReportError> {
                 .checked_add_days(Days::new(1))
                 .ok_or_else(bad)?;
             for minutes in (0..=180).step_by(15) {
-                let time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).ok_or_else(bad)?;
+                let time =
+                    NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).ok_or_else(bad)?;
                 if let Some(t) = Local.from_local_datetime(&day.and_time(time)).earliest() {
                     return Ok(t.timestamp_millis());
                 }
@@ -151,13 +152,7 @@ fn period_of(periods: &[(i64, i64)], ts: i64) -> Option<usize> {
 }
 
 /// Add `[a, b)` to every period it overlaps through `add(acc, ms, from)`.
-fn spread(
-    periods: &[(i64, i64)],
-    accs: &mut [Acc],
-    a: i64,
-    b: i64,
-    add: impl Fn(&mut Acc, i64),
-) {
+fn spread(periods: &[(i64, i64)], accs: &mut [Acc], a: i64, b: i64, add: impl Fn(&mut Acc, i64)) {
     let mut i = periods.partition_point(|p| p.1 <= a);
     while i < periods.len() && periods[i].0 < b {
         let ms = b.min(periods[i].1) - a.max(periods[i].0);
@@ -188,7 +183,10 @@ pub fn summarize(
     progress.set_total(total);
     let journal = match journal {
         Some(p) => Some(crate::alarms::open_reader(p).map_err(|e| {
-            ReportError::Invalid(format!("cannot read the alarm journal {}: {e}", p.display()))
+            ReportError::Invalid(format!(
+                "cannot read the alarm journal {}: {e}",
+                p.display()
+            ))
         })?),
         None => None,
     };

@@ -203,7 +203,13 @@ mod tests {
         // Every second of a few minutes, the ms edges, negative times, a EU DST change, and
         // both zones (local time is whatever TZ the test runs under).
         let mut times: Vec<i64> = Vec::new();
-        for base in [1_700_000_000_000i64, 1_711_846_740_000, 0, -61_000, 253_402_300_740_000] {
+        for base in [
+            1_700_000_000_000i64,
+            1_711_846_740_000,
+            0,
+            -61_000,
+            253_402_300_740_000,
+        ] {
             for k in -70..130 {
                 times.extend([base + k * 1000, base + k * 1000 + 1, base + k * 1000 + 999]);
             }
@@ -215,5 +221,4 @@ mod tests {
             }
         }
     }
-
 }
