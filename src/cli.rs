@@ -201,8 +201,24 @@ pub struct ExportArgs {
     /// Aggregate per interval: avg, min, max, last, twavg (time-weighted).
     #[arg(long, default_value = "avg", requires = "interval")]
     pub agg: crate::report::Agg,
+    /// Shift/daily report instead of samples: per tag and period min, max, avg, twavg, counts,
+    /// first, last and time in alarm (from alarms.sqlite beside the history file). Without
+    /// --shift or --daily the whole range is one period.
+    #[arg(long, conflicts_with_all = ["interval", "journal", "audit"])]
+    pub report: bool,
+    /// Report periods: shifts of this length (`8h`, `12h`) starting at --from.
+    #[arg(
+        long,
+        value_name = "LENGTH",
+        requires = "report",
+        conflicts_with = "daily"
+    )]
+    pub shift: Option<String>,
+    /// Report periods: calendar days (local midnight, or UTC midnight with --utc).
+    #[arg(long, requires = "report")]
+    pub daily: bool,
     /// Export the alarm journal instead.
-    #[arg(long, conflicts_with = "audit")]
+    #[arg(long, conflicts_with_all = ["audit", "interval"])]
     pub journal: bool,
     /// Export the audit trail instead.
     #[arg(long)]
@@ -215,23 +231,25 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
-fn parse_interval(s: &str) -> anyhow::Result<i64> {
+fn parse_interval(flag: &str, s: &str) -> anyhow::Result<i64> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num
         .parse()
-        .map_err(|_| anyhow::anyhow!("--interval `{s}`: like 10s, 1m, 15m, 1h or 1d"))?;
+        .map_err(|_| anyhow::anyhow!("{flag} `{s}`: like 10s, 1m, 15m, 1h or 1d"))?;
     let unit_ms = match unit {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => anyhow::bail!("--interval `{s}`: use s, m, h or d"),
+        _ => anyhow::bail!("{flag} `{s}`: use s, m, h or d"),
     };
-    anyhow::ensure!(n > 0, "--interval must be > 0");
-    Ok(n * unit_ms)
+    anyhow::ensure!(n > 0, "{flag} must be > 0");
+    n.checked_mul(unit_ms)
+        .ok_or_else(|| anyhow::anyhow!("{flag} `{s}` is too long"))
 }
 
 fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
+    use crate::report::{ExportKind, ExportRequest, PeriodSpec, Progress, TagSelection};
     use std::io::IsTerminal as _;
     let now = crate::engine::now_ms();
     let from =
@@ -243,78 +261,82 @@ fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
     } else {
         crate::report::TimeZoneChoice::Local
     };
-    let dir = a.history.parent().unwrap_or(Path::new("."));
-    let terminal = std::io::stderr().is_terminal();
-    let rows = if a.journal {
-        let path = crate::alarms::journal_path(dir);
-        anyhow::ensure!(path.exists(), "no alarm journal at {}", path.display());
-        crate::report::write_file_atomically(&a.out, |w| {
-            crate::report::export_journal(&path, from, to, tz, w)
-        })?
+    let kind = if a.journal {
+        ExportKind::Journal
     } else if a.audit {
-        let path = crate::security::audit_path(dir);
-        anyhow::ensure!(path.exists(), "no audit trail at {}", path.display());
-        crate::report::write_file_atomically(&a.out, |w| {
-            crate::report::export_audit(&path, from, to, tz, w)
-        })?
-    } else {
-        anyhow::ensure!(
-            a.history.exists(),
-            "no history file at {}",
-            a.history.display()
-        );
-        let reader = crate::history::HistoryReader::open(&a.history)
-            .with_context(|| format!("cannot open {}", a.history.display()))?;
-        let tags = if a.all {
-            reader.tags()?
-        } else {
-            let names: Vec<String> = a.tags.iter().chain(&a.tag).cloned().collect();
-            crate::report::resolve_tags(&reader, &names)?
+        ExportKind::Audit
+    } else if a.report {
+        let periods = match (&a.shift, a.daily) {
+            (Some(s), _) => PeriodSpec::Shift {
+                length_ms: parse_interval("--shift", s)?,
+            },
+            (None, true) => PeriodSpec::Daily,
+            (None, false) => PeriodSpec::Whole,
         };
-        match &a.interval {
-            Some(iv) => {
-                let interval = parse_interval(iv)?;
-                let total = tags.len() as u64;
-                let mut progress = |n: u64| {
-                    if terminal {
-                        eprint!("\rreading tag {n} of {total}");
-                    }
-                };
-                crate::report::write_file_atomically(&a.out, |w| {
-                    crate::report::export_aligned(
-                        &reader,
-                        &tags,
-                        from,
-                        to,
-                        interval,
-                        a.agg,
-                        tz,
-                        w,
-                        &mut progress,
-                    )
-                })?
-            }
-            None => {
-                let mut total = 0;
-                for t in &tags {
-                    total += reader.count(t.id, from, to)?;
-                }
-                let mut progress = |n: u64| {
-                    if terminal && total > 0 {
-                        eprint!("\rexported {n} of {total} rows ({}%)", n * 100 / total);
-                    }
-                };
-                crate::report::write_file_atomically(&a.out, |w| {
-                    crate::report::export_raw(&reader, &tags, from, to, tz, w, &mut progress)
-                })?
-            }
+        ExportKind::Report { periods }
+    } else if let Some(iv) = &a.interval {
+        ExportKind::Aligned {
+            interval_ms: parse_interval("--interval", iv)?,
+            agg: a.agg,
         }
+    } else {
+        ExportKind::Raw
     };
-    if terminal {
+    let request = ExportRequest {
+        history: a.history.clone(),
+        tags: if a.all {
+            TagSelection::All
+        } else {
+            TagSelection::Names(a.tags.iter().chain(&a.tag).cloned().collect())
+        },
+        from_ms: from,
+        to_ms: to,
+        kind,
+        tz,
+        out: a.out.clone(),
+    };
+    let progress = Progress::new();
+    let terminal = std::io::stderr().is_terminal();
+    let outcome = std::thread::scope(|s| {
+        if terminal {
+            let p = &progress;
+            let _ = std::thread::Builder::new()
+                .name("pv-export-progress".to_owned())
+                .spawn_scoped(s, move || progress_bar(p));
+        }
+        crate::report::run_export(&request, &progress)
+    });
+    let outcome = outcome?;
+    for note in &outcome.notes {
+        eprintln!("note: {note}");
+    }
+    println!("wrote {} rows to {}", outcome.rows, a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr, redrawn every 100 ms until the export finishes.
+fn progress_bar(p: &crate::report::Progress) {
+    const WIDTH: usize = 30;
+    let mut drawn = false;
+    while !p.is_finished() {
+        if let Some(f) = p.fraction() {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let fill = ((f * WIDTH as f32) as usize).min(WIDTH);
+            eprint!(
+                "\r[{}{}] {:>3}%  {} of {}",
+                "#".repeat(fill),
+                " ".repeat(WIDTH - fill),
+                (f * 100.0) as u32,
+                p.done(),
+                p.total()
+            );
+            drawn = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if drawn {
         eprintln!();
     }
-    println!("wrote {rows} rows to {}", a.out.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Parse the command line and run; the process exit code.

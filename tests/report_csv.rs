@@ -255,3 +255,174 @@ fn clear_errors_and_no_file_under_the_final_name() {
     let _ = child.wait();
     assert!(!out.exists(), "no half-written file under the final name");
 }
+
+/// The export before the fast path: the csv crate, chrono per row, `Display` for numbers.
+fn reference_csv(rows: &[(String, Sample)]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["time", "tag", "value", "quality"])
+        .expect("header");
+    for (tag, s) in rows {
+        let value = match &s.value {
+            Stored::Number(v) => v.to_string(),
+            Stored::Text(t) => t.to_string(),
+            Stored::None => String::new(),
+        };
+        w.write_record([
+            plantview::report::format_time(s.ts_ms, plantview::report::TimeZoneChoice::Utc),
+            tag.clone(),
+            value,
+            s.quality.as_str().to_owned(),
+        ])
+        .expect("record");
+    }
+    w.into_inner().expect("flush")
+}
+
+#[test]
+fn raw_export_is_byte_identical_to_the_csv_crate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.sqlite");
+    let (rows, a, b) = make_history(&db);
+    // Awkward numbers too: long fractions, huge, tiny, negative, integers.
+    let mut conn = history::open_writer(&db).expect("open");
+    let c = history::tag_ids(&conn, &[("Z.odd", "")]).expect("ids")[0];
+    let odd = [
+        0.1 + 0.2,
+        -0.5, // (SQLite stores -0.0 as 0: the unit tests cover -0)
+        1e21,
+        1.5e-9,
+        758_131_403_148_092.3,
+        -42.0,
+        123_456.789_012_345_6,
+        f64::MAX,
+    ];
+    let extra: Vec<Sample> = odd
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Sample {
+            tag: c,
+            ts_ms: T0 - 86_400_000 + i as i64 * 61_001,
+            value: Stored::Number(*v),
+            quality: Quality::Good,
+        })
+        .collect();
+    history::insert_batch(&mut conn, &extra).expect("insert");
+    drop(conn);
+    // Tags in name order (as --all exports them), each in time order.
+    let mut want: Vec<(String, Sample)> = Vec::new();
+    for (id, name) in [(a, "Line 1, \"A\" temp"), (b, "Mode"), (c, "Z.odd")] {
+        let mut of: Vec<&Sample> = rows.iter().chain(&extra).filter(|s| s.tag == id).collect();
+        of.sort_by_key(|s| s.ts_ms);
+        want.extend(of.into_iter().map(|s| (name.to_owned(), s.clone())));
+    }
+    let out = dir.path().join("raw.csv");
+    let (ok, stdout, stderr) = export(&[
+        "--history",
+        db.to_str().expect("utf8"),
+        "--all",
+        "--utc",
+        "--from",
+        "2023-11-13T00:00:00Z",
+        "--to",
+        "2023-11-16T00:00:00Z",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let got = std::fs::read(&out).expect("read");
+    let want = reference_csv(&want);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want)
+    );
+}
+
+/// `VmHWM` and `VmRSS` (KiB) of a running process.
+fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+#[test]
+fn a_big_raw_export_streams_in_constant_memory() {
+    const ROWS: i64 = 2_000_000;
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.sqlite");
+    {
+        let mut conn = history::open_writer(&db).expect("open");
+        let id = history::tag_ids(&conn, &[("Big", "")]).expect("ids")[0];
+        for part in 0..4 {
+            let rows: Vec<Sample> = (part * ROWS / 4..(part + 1) * ROWS / 4)
+                .map(|i| Sample {
+                    tag: id,
+                    ts_ms: T0 + i * 10,
+                    value: Stored::Number(20.0 + (i % 977) as f64 * 0.01),
+                    quality: Quality::Good,
+                })
+                .collect();
+            history::insert_batch(&mut conn, &rows).expect("insert");
+        }
+    }
+    let out = dir.path().join("big.csv");
+    let partial = dir.path().join(".big.csv.partial");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .args(["export", "--history", db.to_str().expect("utf8"), "--all"])
+        .args([
+            "--utc",
+            "--from",
+            "2023-11-14T00:00:00Z",
+            "--to",
+            "2023-11-16T00:00:00Z",
+        ])
+        .args(["--out", out.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // The child's own peak: VmHWM polled until it exits; the baseline is its RSS once the
+    // export has started writing (the program is loaded, SQLite is open).
+    let pid = child.id();
+    let (mut start_rss, mut peak) = (None::<u64>, 0u64);
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if let Some((hwm, rss)) = memory_kib(pid) {
+            if start_rss.is_none() && std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0) {
+                start_rss = Some(rss);
+            }
+            peak = peak.max(hwm);
+        }
+        assert!(started.elapsed().as_secs() < 120, "export took too long");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let start = start_rss.expect("saw the export running");
+    let growth_kib = peak.saturating_sub(start);
+    eprintln!(
+        "export of {ROWS} rows: RSS {start} KiB at start, peak {peak} KiB, +{growth_kib} KiB"
+    );
+    assert!(
+        growth_kib < 64 * 1024,
+        "peak RSS grew by {growth_kib} KiB while exporting {ROWS} rows: not streaming"
+    );
+    // Every row arrived.
+    let size = std::fs::metadata(&out).expect("out").len();
+    let lines = std::fs::read(&out)
+        .expect("read")
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    assert_eq!(lines as i64, ROWS + 1, "{size} bytes");
+}

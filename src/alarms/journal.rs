@@ -256,6 +256,30 @@ pub fn activations_since(
     rows.collect()
 }
 
+/// The alarm states of every alarm on `tag` over `[from_ms, to_ms)`, as (time, alarm, state
+/// after the event) in journal order: each alarm's last event before `from_ms` (its state at
+/// `from_ms`), then every event inside the range. Reports compute time in alarm from it.
+pub fn tag_states(
+    conn: &Connection,
+    tag: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> rusqlite::Result<Vec<(i64, String, AlarmState)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, ts, alarm, state_to FROM alarm_journal WHERE id IN \
+         (SELECT MAX(id) FROM alarm_journal WHERE tag = ?1 AND ts < ?2 GROUP BY alarm) \
+         UNION ALL \
+         SELECT id, ts, alarm, state_to FROM alarm_journal WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 \
+         ORDER BY 2, 1",
+    )?;
+    let rows = stmt.query_map(params![tag, from_ms, to_ms], |r| {
+        let s: String = r.get(3)?;
+        let state = AlarmState::parse(&s).ok_or_else(|| invalid(3, "alarm state", &s))?;
+        Ok((r.get(1)?, r.get(2)?, state))
+    })?;
+    rows.collect()
+}
+
 /// Filters of the alarm history page. Empty filters match everything.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JournalQuery {

@@ -22,7 +22,7 @@ pub use health::{
 };
 pub use journal::{
     JournalEntry, JournalQuery, activations_since, append, journal_path, last_events, open_reader,
-    open_writer, query, rebuild,
+    open_writer, query, rebuild, tag_states,
 };
 pub use state::{ActiveAlarm, Actor, AlarmEvent, AlarmState, EventKind, Machine, Modes, Shelve};
 

@@ -18,8 +18,8 @@ pub use analysis::{RangeStats, range_stats};
 pub use db::{HOUR_MS, MINUTE_MS, insert_batch, open_reader, open_writer, prune_chunk, tag_ids};
 pub use filter::{Rule, TagFilter};
 pub use query::{
-    Bucket, Buckets, HistoryReader, Row, Source, TagInfo, TagStats, aligned_end, aligned_start,
-    plan,
+    Bucket, Buckets, HistoryReader, Row, RowRef, Source, TagInfo, TagStats, aligned_end,
+    aligned_start, plan,
 };
 pub use recorder::{FLUSH_INTERVAL, FLUSH_ROWS, Historian, HistoryStatus, MAX_QUEUE, Queue};
 pub use sample::{Sample, Stored, quality_code, quality_from_code};

@@ -19,6 +19,16 @@ pub struct Row {
     pub quality: Quality,
 }
 
+/// One stored row borrowed from the statement: no allocation per row (exports). `text` is
+/// only read when there is no number.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowRef<'a> {
+    pub ts_ms: i64,
+    pub value: Option<f64>,
+    pub text: Option<&'a str>,
+    pub quality: Quality,
+}
+
 /// A tag in a history file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TagInfo {
@@ -171,6 +181,37 @@ impl HistoryReader {
         let mut rows = stmt.query(params![tag, from_ms, to_ms])?;
         while let Some(r) = rows.next()? {
             if !f(row(r)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::for_each_raw`] with borrowed rows (no allocation per row): the export hot path.
+    pub fn for_each_raw_ref(
+        &self,
+        tag: i64,
+        from_ms: i64,
+        to_ms: i64,
+        mut f: impl FnMut(RowRef<'_>) -> bool,
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ts, value, text, quality FROM samples WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+        )?;
+        let mut rows = stmt.query(params![tag, from_ms, to_ms])?;
+        while let Some(r) = rows.next()? {
+            let value: Option<f64> = r.get(1)?;
+            let row = RowRef {
+                ts_ms: r.get(0)?,
+                value,
+                // A number wins over text; skip the column (the common case) then.
+                text: match value {
+                    Some(_) => None,
+                    None => r.get_ref(2)?.as_str_or_null()?,
+                },
+                quality: quality_from_code(r.get(3)?),
+            };
+            if !f(row) {
                 break;
             }
         }

@@ -7,7 +7,7 @@ use std::io::Write;
 use crate::engine::Quality;
 use crate::history::{HistoryReader, TagInfo};
 
-use super::{ReportError, TimeZoneChoice, format_time};
+use super::{Progress, ReportError, TimeZoneChoice, format_time};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Agg {
@@ -116,7 +116,8 @@ fn column(
 }
 
 /// `time,<tag>,<tag>...` one row per interval start in `[from, to)`; empty cells where a tag
-/// had no data.
+/// had no data. `progress` counts tags read (its total is set here); cancel is checked between
+/// tags.
 #[allow(clippy::too_many_arguments)]
 pub fn export_aligned(
     reader: &HistoryReader,
@@ -127,15 +128,19 @@ pub fn export_aligned(
     agg: Agg,
     tz: TimeZoneChoice,
     out: impl Write,
-    progress: &mut dyn FnMut(u64),
+    progress: &Progress,
 ) -> Result<u64, ReportError> {
     if interval_ms <= 0 {
         return Err(ReportError::Invalid("the interval must be > 0".to_owned()));
     }
+    progress.set_total(tags.len() as u64);
     let mut columns = Vec::with_capacity(tags.len());
     for (i, tag) in tags.iter().enumerate() {
+        if progress.is_cancelled() {
+            return Err(ReportError::Cancelled);
+        }
         columns.push(column(reader, tag, from_ms, to_ms, interval_ms, agg)?);
-        progress(i as u64 + 1);
+        progress.set_done(i as u64 + 1);
     }
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["time".to_owned()];

@@ -2,12 +2,24 @@
 //! long format, values aligned at an interval with an aggregate per column, journal and audit
 //! exports. RFC 4180 (the csv crate), a header row, ISO 8601 times (UTC, or local with its
 //! offset). Rows stream to the writer (constant memory for raw exports); files are written
-//! under a temporary name and renamed only when complete. No egui here.
+//! under a temporary name and renamed only when complete. Shift and daily reports summarize
+//! tags per period ([`summary`]). Exports report progress and can be cancelled ([`Progress`]);
+//! [`run_export`] is the whole job as the CLI and the GUI run it. No egui here.
 
 mod aligned;
+mod fields;
+mod job;
+mod progress;
+mod raw;
+pub mod summary;
 mod time;
 
 pub use aligned::{Agg, export_aligned};
+pub use fields::{push_f64, push_field};
+pub use job::{ExportKind, ExportOutcome, ExportRequest, TagSelection, open_history, run_export};
+pub use progress::Progress;
+pub use raw::export_raw;
+pub use summary::{PeriodSpec, Summary, SummaryRow, periods, summarize, write_summary_csv};
 pub use time::{TimeFormatter, TimeZoneChoice, format_time, parse_time};
 
 use std::io::Write;
@@ -26,6 +38,8 @@ pub enum ReportError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Invalid(String),
+    #[error("export cancelled")]
+    Cancelled,
 }
 
 /// Resolve tag names against the history file; an unknown name is an error naming it and the
@@ -54,55 +68,6 @@ pub fn resolve_tags(reader: &HistoryReader, names: &[String]) -> Result<Vec<TagI
             })
         })
         .collect()
-}
-
-/// Raw samples, long format: `time,tag,value,quality`. `progress` gets the rows written so far.
-#[allow(clippy::too_many_arguments)]
-pub fn export_raw(
-    reader: &HistoryReader,
-    tags: &[TagInfo],
-    from_ms: i64,
-    to_ms: i64,
-    tz: TimeZoneChoice,
-    out: impl Write,
-    progress: &mut dyn FnMut(u64),
-) -> Result<u64, ReportError> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(["time", "tag", "value", "quality"])?;
-    let mut n = 0u64;
-    let mut failed: Option<csv::Error> = None;
-    let mut times = TimeFormatter::new(tz);
-    let mut number = String::with_capacity(32);
-    for tag in tags {
-        reader.for_each_raw(tag.id, from_ms, to_ms, |row| {
-            use std::fmt::Write as _;
-            number.clear();
-            let value: &str = match (row.value, &row.text) {
-                (Some(v), _) => {
-                    let _ = write!(number, "{v}");
-                    &number
-                }
-                (None, Some(t)) => t,
-                (None, None) => "",
-            };
-            let q = quality_word(row.quality);
-            if let Err(e) = w.write_record([times.format(row.ts_ms), &tag.name, value, q]) {
-                failed = Some(e);
-                return false;
-            }
-            n += 1;
-            if n.is_multiple_of(100_000) {
-                progress(n);
-            }
-            true
-        })?;
-        if let Some(e) = failed.take() {
-            return Err(e.into());
-        }
-    }
-    w.flush()?;
-    progress(n);
-    Ok(n)
 }
 
 pub fn quality_word(q: Quality) -> &'static str {
