@@ -89,10 +89,10 @@ impl Login {
     }
 
     pub fn logout(&mut self) {
-        if let Some(s) = self.session.take() {
-            if let Err(e) = crate::security::record_logout(&self.data_dir, &s, "logout") {
-                tracing::error!("logout not audited: {e}");
-            }
+        if let Some(s) = self.session.take()
+            && let Err(e) = crate::security::record_logout(&self.data_dir, &s, "logout")
+        {
+            tracing::error!("logout not audited: {e}");
         }
         self.locked = false;
         self.dialog = true;
