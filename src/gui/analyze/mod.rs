@@ -6,6 +6,7 @@
 //! of a project's screens from the file. Opening is instant (nothing loads the whole file); the
 //! view starts on the last day the file holds.
 
+mod export;
 mod journal;
 mod stats;
 
@@ -34,6 +35,7 @@ pub struct AnalyzeApp {
     /// A second range laid over the first: (offset back in time, its page).
     compare: Option<(i64, TrendsPage)>,
     notice: Option<String>,
+    export: export::ExportDialog,
     project: Arc<Project>,
     store: Arc<TagStore>,
 }
@@ -106,6 +108,7 @@ impl AnalyzeApp {
             journal: journal::JournalMarks::start(path),
             compare: None,
             notice: None,
+            export: export::ExportDialog::default(),
             project,
             store,
         })
@@ -174,6 +177,21 @@ impl AnalyzeApp {
         egui::CentralPanel::default_margins().show(ui, |ui| {
             self.page.ui(ui, &theme);
         });
+        let pens = self.page.pens();
+        self.export.ui(ui.ctx(), &theme, &self.path, &pens, view);
+    }
+
+    /// Export the pens over the visible range to `out` as the dialog is set (tests; the dialog
+    /// asks for the file).
+    pub fn export_to(&mut self, out: PathBuf) {
+        let view = self.page.view_at(crate::engine::now_ms());
+        let pens = self.page.pens();
+        self.export.start(self.path.clone(), pens, view, out);
+    }
+
+    /// The export's outcome once finished.
+    pub fn export_outcome(&self) -> Option<Result<String, String>> {
+        self.export.outcome()
     }
 
     /// Statistics, journal marks and the compared range follow the visible range.
@@ -243,6 +261,9 @@ impl AnalyzeApp {
                 && let Some(dir) = rfd::FileDialog::new().pick_folder()
             {
                 self.notice = Some(self.start_replay(&dir, (view.0 + view.1) / 2));
+            }
+            if ui.button("Export CSV…").clicked() {
+                self.export.open = true;
             }
             if ui.button("Save trend as PNG…").clicked()
                 && let Some(path) = rfd::FileDialog::new()
