@@ -416,7 +416,7 @@ mod tests {
         assert!(sim.enabled);
         assert_eq!(sim.topic_prefix, SimConfig::default().topic_prefix);
         let ids: Vec<&str> = p.screens.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, ["overview", "ahu1"]);
+        assert_eq!(ids, ["overview", "ahu1", "pumps", "pump_faceplate"]);
 
         let on_disk = std::fs::read_to_string(dir.join("project.json")).unwrap();
         assert_eq!(project::to_stable_json(&p.file).unwrap(), on_disk);
