@@ -116,7 +116,8 @@ fn random_op(p: &Project, rng: &mut StdRng, n: usize) -> Option<(String, Edit)> 
                 format: 1,
                 title: format!("Screen {n}"),
                 size: [1280.0, 760.0],
-                params: Default::default(),
+                // Widgets copied from a template keep their parameters.
+                params: p.screens[screen].file.params.clone(),
                 template: false,
                 widgets: p.screens[screen]
                     .file
@@ -131,7 +132,11 @@ fn random_op(p: &Project, rng: &mut StdRng, n: usize) -> Option<(String, Edit)> 
                 screen: Screen { id, file },
             }
         }
-        11 if p.screens.len() > 1 => Edit::RemoveScreen { index: screen },
+        // A screen other screens place or navigate to stays (removing it is a problem
+        // `check` reports, not a valid project).
+        11 if p.screens.len() > 1 && !referenced(p, &p.screens[screen].id) => {
+            Edit::RemoveScreen { index: screen }
+        }
         12 if p.screens.len() > 1 => Edit::MoveScreen {
             from: screen,
             to: rng.random_range(0..p.screens.len()),
@@ -147,6 +152,14 @@ fn random_op(p: &Project, rng: &mut StdRng, n: usize) -> Option<(String, Edit)> 
         }
     };
     Some((format!("op {op}"), e))
+}
+
+/// Whether a widget of another screen places `id` or navigates to it.
+fn referenced(p: &Project, id: &str) -> bool {
+    p.screens.iter().flat_map(|s| &s.file.widgets).any(|w| {
+        w.screen.as_deref() == Some(id)
+            || matches!(&w.action, Some(plantview::project::ButtonAction::Navigate { screen, .. }) if screen == id)
+    })
 }
 
 /// Every file of the project as the editor writes it.
