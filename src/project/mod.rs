@@ -4,6 +4,8 @@
 //! path and reason) and atomic, stable saving. Knows nothing about the engine or the GUI.
 
 pub mod edit;
+mod edit_ops;
+mod edit_save;
 pub mod guess;
 mod load;
 mod model;
