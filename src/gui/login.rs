@@ -26,6 +26,8 @@ pub struct Login {
     password2: String,
     error: Option<String>,
     pub locked: bool,
+    /// Why the workstation locked (for the lock screen and the audit trail).
+    lock_reason: String,
     last_input: Instant,
     data_dir: std::path::PathBuf,
 }
@@ -51,6 +53,7 @@ impl Login {
             password2: String::new(),
             error,
             locked: false,
+            lock_reason: String::new(),
             last_input: Instant::now(),
             data_dir: data_dir.to_owned(),
         }
@@ -136,7 +139,11 @@ impl Login {
         let limit = Duration::from_secs(u64::from(self.settings.lock_after_s));
         if self.session.is_some() && self.settings.lock_after_s > 0 && !self.locked {
             if self.last_input.elapsed() >= limit {
-                self.lock();
+                let why = format!(
+                    "locked after {} s without input",
+                    self.settings.lock_after_s
+                );
+                self.lock_because(&why);
             } else {
                 ctx.request_repaint_after(limit.saturating_sub(self.last_input.elapsed()));
             }
@@ -145,14 +152,16 @@ impl Login {
 
     /// Lock now (the session stays; its password unlocks). On the audit trail as a logout.
     pub fn lock(&mut self) {
+        self.lock_because("locked by the user");
+    }
+
+    /// Lock, saying why (the lock screen shows it; the audit trail has it as a logout).
+    fn lock_because(&mut self, why: &str) {
         if let Some(s) = &self.session {
-            let why = format!(
-                "locked after {} s without input",
-                self.settings.lock_after_s
-            );
-            if let Err(e) = crate::security::record_logout(&self.data_dir, s, &why) {
+            if let Err(e) = crate::security::record_logout(&self.data_dir, s, why) {
                 tracing::error!("lock not audited: {e}");
             }
+            why.clone_into(&mut self.lock_reason);
             self.locked = true;
             self.password.clear();
             self.error = None;
@@ -311,8 +320,8 @@ impl Login {
             ui.label(RichText::new("Workstation locked").size(26.0).strong());
             ui.label(
                 RichText::new(format!(
-                    "Locked after {} s without input. Alarms stay visible and audible above.",
-                    self.settings.lock_after_s
+                    "{}. Alarms stay visible and audible above.",
+                    capitalised(&self.lock_reason)
                 ))
                 .color(theme.text_dim),
             );
@@ -347,4 +356,12 @@ impl Login {
         });
         true
     }
+}
+
+/// `locked by …` → `Locked by …`.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
