@@ -81,6 +81,13 @@ fn statistics_table_and_cursors_of_two_pens() {
             quality: Quality::Good,
         })
         .collect();
+    // The same hour a day earlier, at half the flow (to compare against).
+    batch.extend(flow.iter().map(|&(ts, v)| Sample {
+        tag: ids[0],
+        ts_ms: ts - 86_400_000,
+        value: Stored::Number(v / 2.0),
+        quality: Quality::Good,
+    }));
     batch.extend(temp.iter().map(|&(ts, v)| Sample {
         tag: ids[1],
         ts_ms: ts,
@@ -147,4 +154,54 @@ fn statistics_table_and_cursors_of_two_pens() {
         h.query_by_label_contains("Line.Temp delta: 30.0 °C")
             .is_some()
     );
+
+    // Compare with the day before: its lines laid over this range (shifted by a day), dashed.
+    h.state_mut().set_compare(86_400_000);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        h.step();
+        let overlay = h.state_mut().page().overlay.clone();
+        if overlay
+            .iter()
+            .any(|(name, _, pts)| &**name == "Line.Flow" && !pts.is_empty())
+        {
+            let pts: Vec<[f64; 2]> = overlay.iter().flat_map(|(_, _, p)| p.clone()).collect();
+            let (lo, hi) = (t0 as f64 - 1.0, (t0 + 60 * min) as f64 + 1.0);
+            assert!(
+                pts.iter().all(|p| p[0] >= lo && p[0] <= hi),
+                "shifted onto this hour"
+            );
+            // Half of this hour's flow: at most 29.5 (the temp pen has no data a day earlier).
+            assert!(
+                pts.iter().all(|p| p[1] <= 29.5 + 1e-9),
+                "the earlier day's values"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "compared range loaded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Export the pens over the visible range from the GUI (on its own thread, with progress):
+    // every sample of the range, in time order per tag.
+    let out = dir.path().join("pens.csv");
+    h.state_mut().export_to(out.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let outcome = loop {
+        h.step();
+        if let Some(o) = h.state().export_outcome() {
+            break o;
+        }
+        assert!(Instant::now() < deadline, "export finished");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        outcome.as_ref().is_ok_and(|s| s.contains("62 rows")),
+        "{outcome:?}"
+    );
+    let mut csv = csv::Reader::from_path(&out).expect("csv");
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 62);
+    assert_eq!(&rows[0][1], "Line.Flow");
+    assert_eq!(rows.iter().filter(|r| &r[1] == "Line.Temp").count(), 2);
 }

@@ -211,6 +211,27 @@ fn build_a_screen_from_palette_and_topic_browser_then_save_and_reload() {
         ed.is_dirty(),
         "undo after save makes the project dirty again"
     );
+
+    // Binding by name: a partial name is refused at the field and the matching tags are
+    // offered; picking one binds it.
+    harness.get_by_label("Tag").focus();
+    harness.step();
+    for _ in 0..24 {
+        harness.key_press(egui::Key::Backspace);
+    }
+    harness.step();
+    harness.get_by_label("Tag").type_text("oth");
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("no tag named `oth`")
+            .is_some()
+    );
+    harness.get_by_label("Other").click();
+    harness.run_steps(2);
+    let ed = harness.state_mut().editor().expect("editor");
+    let w = &ed.doc.screens[0].file.widgets[1];
+    assert_eq!(w.tag.as_deref(), Some("Other"));
 }
 
 #[test]

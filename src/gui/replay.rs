@@ -324,6 +324,7 @@ impl ReplayApp {
             }
         }
         self.shown_ms = Some(snap.at_ms);
+        self.minis.set_at(Some(snap.at_ms));
     }
 
     fn on_action(&mut self, action: ScreenAction) {

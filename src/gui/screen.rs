@@ -23,6 +23,8 @@ pub struct MiniTrends {
     store: Arc<TagStore>,
     history_path: Option<PathBuf>,
     pages: HashMap<(String, String), TrendsPage>,
+    /// Replay: the mini trends end at this time instead of now.
+    at_ms: Option<i64>,
 }
 
 impl MiniTrends {
@@ -32,7 +34,13 @@ impl MiniTrends {
             store,
             history_path,
             pages: HashMap::new(),
+            at_ms: None,
         }
+    }
+
+    /// Replay: show the ten minutes before `at_ms` (None: live).
+    pub fn set_at(&mut self, at_ms: Option<i64>) {
+        self.at_ms = at_ms;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -60,6 +68,9 @@ impl MiniTrends {
             }
             page
         });
+        if let Some(t) = self.at_ms {
+            page.set_range(t - 10 * 60_000, t);
+        }
         let _ = mini_trend_ui(ui, rect, page, theme);
     }
 }

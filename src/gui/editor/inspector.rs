@@ -308,6 +308,26 @@ fn widget_ui(ed: &mut Editor, ui: &mut Ui, index: usize, theme: &Theme) {
         ) {
             next.tag = v;
         }
+        // While the typed name is not a tag: the tags that contain it, to pick from.
+        if st.errors.contains_key("tag")
+            && let Some(typed) = st.buffers.get("tag").map(|t| t.trim().to_lowercase())
+            && !typed.is_empty()
+        {
+            let matches: Vec<&String> = tags
+                .iter()
+                .filter(|n| n.to_lowercase().contains(&typed))
+                .take(8)
+                .collect();
+            ui.horizontal_wrapped(|ui| {
+                for name in matches {
+                    if ui.small_button(name).clicked() {
+                        next.tag = Some(name.clone());
+                        st.buffers.insert("tag", name.clone());
+                        st.errors.remove("tag");
+                    }
+                }
+            });
+        }
     }
     if matches!(
         w.kind,
