@@ -6,7 +6,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use common::gui::{step_until, type_into};
+
+use std::time::Duration;
 
 use common::{Publisher, free_addr_pair, write_project};
 use egui::{Modifiers, Pos2, Rect};
@@ -15,22 +17,6 @@ use egui_kittest::kittest::Queryable as _;
 use plantview::engine::{self, EngineOptions};
 use plantview::gui::PlantViewApp;
 use plantview::project::WidgetKind;
-
-fn step_until(
-    harness: &mut Harness<'_, PlantViewApp>,
-    what: &str,
-    mut found: impl FnMut(&mut Harness<'_, PlantViewApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        harness.step();
-        if found(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Press at `from`, move in steps, release at `to` (a real pointer drag).
 fn drag(harness: &mut Harness<'_, PlantViewApp>, from: Pos2, to: Pos2) {
@@ -44,14 +30,6 @@ fn drag(harness: &mut Harness<'_, PlantViewApp>, from: Pos2, to: Pos2) {
     }
     harness.drop_at(to);
     harness.step();
-    harness.step();
-}
-
-/// Focus the field labelled `label` and type `text` at its end.
-fn type_into(harness: &mut Harness<'_, PlantViewApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
-    harness.get_by_label(label).type_text(text);
     harness.step();
 }
 

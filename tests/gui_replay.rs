@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use common::gui::step_until;
 
 use common::write_project;
 use egui_kittest::Harness;
@@ -16,22 +16,6 @@ use plantview::history::{Sample, Stored, insert_batch, open_writer, tag_ids};
 /// 2026-11-02T00:00Z.
 const T0: i64 = 1_793_577_600_000;
 const MIN: i64 = 60_000;
-
-fn step_until(
-    h: &mut Harness<'_, ReplayApp>,
-    what: &str,
-    mut found: impl FnMut(&Harness<'_, ReplayApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        h.step();
-        if found(h) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn replay_shows_the_recorded_value_at_the_slider_time() {

@@ -5,7 +5,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use common::gui::{step_until, type_into};
+
+use std::time::Duration;
 
 use common::modbus_server::{Plant, UNIT, serve};
 use common::{Publisher, write_project};
@@ -15,31 +17,8 @@ use plantview::engine::{self, EngineOptions};
 use plantview::gui::PlantViewApp;
 use plantview::security::{Role, Users};
 
-fn step_until(
-    h: &mut Harness<'_, PlantViewApp>,
-    what: &str,
-    f: &dyn Fn(&Harness<'_, PlantViewApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        h.step();
-        if f(h) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn type_into(h: &mut Harness<'_, PlantViewApp>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.step();
-    h.get_by_label(label).type_text(text);
-    h.step();
-}
-
 fn log_in(h: &mut Harness<'_, PlantViewApp>, user: &str, password: &str) {
-    step_until(h, "login dialog", &|h| h.query_by_label("User").is_some());
+    step_until(h, "login dialog", |h| h.query_by_label("User").is_some());
     type_into(h, "User", user);
     type_into(h, "Password", password);
     h.get_by_label("Log in").click();
@@ -147,7 +126,7 @@ fn roles_decide_who_writes_and_the_lock_keeps_alarms_visible() {
     log_in(&mut h, "olga", "operator-pass-1");
     assert!(h.query_by_label_contains("olga (operator)").is_some());
     h.get_by_label_contains("Supply setpoint:").click();
-    step_until(&mut h, "setpoint dialog", &|h| {
+    step_until(&mut h, "setpoint dialog", |h| {
         h.query_by_label("Write…").is_some()
     });
     h.get_by_label("New value (°C)").click();
@@ -155,12 +134,12 @@ fn roles_decide_who_writes_and_the_lock_keeps_alarms_visible() {
     h.get_by_label("New value (°C)").type_text("21.5");
     h.step();
     h.get_by_label("Write…").click();
-    step_until(&mut h, "confirmation step", &|h| {
+    step_until(&mut h, "confirmation step", |h| {
         h.query_by_label("Confirm write").is_some()
     });
     h.run_steps(3);
     h.get_by_label("Confirm write").click();
-    step_until(&mut h, "write result", &|h| {
+    step_until(&mut h, "write result", |h| {
         h.query_by_label_contains("confirmed by read-back")
             .is_some()
             || h.query_by_label_contains("FAILED").is_some()
@@ -184,7 +163,7 @@ fn roles_decide_who_writes_and_the_lock_keeps_alarms_visible() {
     );
     let mut publisher = Publisher::connect(broker);
     publisher.publish("ahu1/t", "35.0");
-    step_until(&mut h, "alarm in the banner while locked", &|h| {
+    step_until(&mut h, "alarm in the banner while locked", |h| {
         h.query_by_label_contains("HIGH 1").is_some()
     });
     assert!(h.query_by_label("Workstation locked").is_some());

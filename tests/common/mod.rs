@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use plantview::mqtt::ClientSettings;
 
+pub mod gui;
 pub mod modbus_server;
 
 /// A free port on 127.0.0.1 for a test server: below the OS's ephemeral range (32768+), so no
