@@ -83,6 +83,7 @@ impl Overrides {
                 None
             },
             no_history: self.no_history,
+            broker_password: None,
         }
     }
 }
@@ -547,7 +548,7 @@ fn history(dir: &Path, data_dir: Option<&Path>, stats: bool) -> anyhow::Result<E
 fn serve(dir: &Path, options: &EngineOptions) -> anyhow::Result<ExitCode> {
     let project = project::load(dir)?;
     let name = project.name().to_owned();
-    let handle = engine::start(project, options)?;
+    let handle = engine::start_asking(project, options)?;
     let status = handle.status();
     tracing::info!(
         project = %name,

@@ -227,3 +227,56 @@ fn engine_with_broker_accounts_receives_from_an_authenticated_device() {
         "{err}"
     );
 }
+
+/// An external broker that needs a password: without the variable the engine says which one
+/// and how else to give it; a password typed at the prompt (passed in, never stored) connects.
+#[test]
+fn a_typed_broker_password_connects_and_a_missing_one_is_named() {
+    let addr = common::free_addr_pair();
+    let auth = BrokerAuth {
+        users: vec![("hmi".into(), "typed-secret-9".into())],
+    };
+    let _broker = EmbeddedBroker::start_with_auth(addr, None, Some(&auth)).expect("broker");
+    let dir = tempfile::tempdir().expect("tmp");
+    common::write_project(
+        dir.path(),
+        &format!(
+            r#"{{ "format": 1, "name": "External", "broker": {{ "mode": "external", "url": "mqtt://{addr}",
+  "username": "hmi", "password_env": "PV_TEST_PASSWORD_NOT_SET_ANYWHERE" }},
+  "tags": [ {{ "name": "T", "topic": "ext/t" }} ] }}"#
+        ),
+        &[],
+    );
+    let project = plantview::project::load(dir.path()).expect("valid");
+    let options = plantview::engine::EngineOptions {
+        data_dir: Some(dir.path().join("data")),
+        no_history: true,
+        ..Default::default()
+    };
+    let err = plantview::engine::start(project.clone(), &options)
+        .err()
+        .expect("no password")
+        .to_string();
+    assert!(
+        err.contains("PV_TEST_PASSWORD_NOT_SET_ANYWHERE") && err.contains("terminal"),
+        "{err}"
+    );
+    let typed = plantview::engine::EngineOptions {
+        broker_password: Some(plantview::engine::Secret("typed-secret-9".into())),
+        ..options
+    };
+    assert!(
+        !format!("{typed:?}").contains("typed-secret-9"),
+        "never printed"
+    );
+    let h = plantview::engine::start(project, &typed).expect("engine");
+    common::wait_for(Duration::from_secs(10), "connected", || {
+        matches!(h.status().connection, plantview::mqtt::ConnState::Connected).then_some(())
+    });
+    publish_as(addr, "hmi", "typed-secret-9", "ext/t", "7.5");
+    common::wait_for(Duration::from_secs(10), "value", || {
+        (h.tags.get_by_name("T").and_then(|s| s.value)
+            == Some(plantview::engine::Value::Number(7.5)))
+        .then_some(())
+    });
+}

@@ -48,6 +48,19 @@ pub struct EngineOptions {
     pub simulator: Option<bool>,
     /// Do not record history (default: record into `<data dir>/history.sqlite`).
     pub no_history: bool,
+    /// The external broker's password as typed at a prompt (never stored; preferred over
+    /// the project's `password_env`).
+    pub broker_password: Option<Secret>,
+}
+
+/// A password held in memory: never printed, not even by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +71,9 @@ pub enum EngineError {
     Url(#[from] crate::mqtt::UrlError),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("environment variable {0} (broker password) is not set")]
+    #[error(
+        "environment variable {0} (broker password) is not set; set it, or start PlantView from a terminal to be asked"
+    )]
     MissingPassword(String),
     #[error("cannot start the engine runtime: {0}")]
     Runtime(std::io::Error),
@@ -214,6 +229,43 @@ impl EngineHandle {
 impl Drop for EngineHandle {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// [`start`]; when the external broker's password variable is not set and a person is at a
+/// terminal, ask for the password there (without echo) and start with it.
+pub fn start_asking(
+    project: Project,
+    options: &EngineOptions,
+) -> Result<EngineHandle, EngineError> {
+    use std::io::IsTerminal as _;
+    let asked = match (&project.file.broker, &options.broker_password) {
+        (BrokerConfig::External(ext), None)
+            if ext.username.is_some()
+                && ext
+                    .password_env
+                    .as_ref()
+                    .is_some_and(|v| std::env::var_os(v).is_none())
+                && std::io::stdin().is_terminal() =>
+        {
+            let prompt = format!(
+                "MQTT password for {} at {}: ",
+                ext.username.as_deref().unwrap_or_default(),
+                options.broker_url.as_deref().unwrap_or(&ext.url)
+            );
+            rpassword::prompt_password(prompt).ok().map(Secret)
+        }
+        _ => None,
+    };
+    match asked {
+        Some(p) => start(
+            project,
+            &EngineOptions {
+                broker_password: Some(p),
+                ..options.clone()
+            },
+        ),
+        None => start(project, options),
     }
 }
 
@@ -502,11 +554,12 @@ fn connection_settings(
         if let Some(ext) = &ext {
             settings.keep_alive_s = ext.keep_alive_s;
             if let Some(user) = &ext.username {
-                let password = match &ext.password_env {
-                    Some(var) => {
+                let password = match (&options.broker_password, &ext.password_env) {
+                    (Some(typed), _) => typed.0.clone(),
+                    (None, Some(var)) => {
                         std::env::var(var).map_err(|_| EngineError::MissingPassword(var.clone()))?
                     }
-                    None => String::new(),
+                    (None, None) => String::new(),
                 };
                 settings.credentials = Some((user.clone(), password));
             }

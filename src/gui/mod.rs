@@ -75,7 +75,7 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         ),
     };
     let title = format!("PlantView — {}", project.name());
-    let engine = engine::start(project, options).context("cannot start the engine")?;
+    let engine = engine::start_asking(project, options).context("cannot start the engine")?;
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(&title)
