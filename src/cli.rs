@@ -296,11 +296,38 @@ fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
         tz,
         out: a.out.clone(),
     };
-    let progress = Progress::new();
+    let progress = std::sync::Arc::new(Progress::new());
+    // Ctrl+C or SIGTERM cancels: the export stops and removes its partial file.
+    {
+        let p = progress.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pv-export-signal".to_owned())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    tokio::select! {
+                        () = wait_for_signal() => p.cancel(),
+                        () = async {
+                            while !p.is_finished() {
+                                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                            }
+                        } => {}
+                    }
+                });
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("Ctrl+C will not clean up the partial file: {e}");
+        }
+    }
     let terminal = std::io::stderr().is_terminal();
     let outcome = std::thread::scope(|s| {
         if terminal {
-            let p = &progress;
+            let p = &*progress;
             let _ = std::thread::Builder::new()
                 .name("pv-export-progress".to_owned())
                 .spawn_scoped(s, move || progress_bar(p));

@@ -426,3 +426,62 @@ fn a_big_raw_export_streams_in_constant_memory() {
         .count();
     assert_eq!(lines as i64, ROWS + 1, "{size} bytes");
 }
+
+/// Ctrl+C during a CLI export: a non-zero exit, and neither the final file nor the partial one.
+#[test]
+fn ctrl_c_stops_an_export_and_leaves_no_file() {
+    const ROWS: i64 = 1_000_000;
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("history.sqlite");
+    {
+        let mut conn = history::open_writer(&db).expect("open");
+        let id = history::tag_ids(&conn, &[("Big", "")]).expect("ids")[0];
+        let rows: Vec<Sample> = (0..ROWS)
+            .map(|i| Sample {
+                tag: id,
+                ts_ms: T0 + i * 10,
+                value: Stored::Number(i as f64),
+                quality: Quality::Good,
+            })
+            .collect();
+        history::insert_batch(&mut conn, &rows).expect("insert");
+    }
+    let out = dir.path().join("big.csv");
+    let partial = dir.path().join(".big.csv.partial");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .args(["export", "--history", db.to_str().expect("utf8"), "--all"])
+        .args([
+            "--from",
+            "2023-11-14T00:00:00Z",
+            "--to",
+            "2023-11-16T00:00:00Z",
+        ])
+        .args(["--out", out.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while !std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0) {
+        assert!(
+            child.try_wait().ok().flatten().is_none(),
+            "the export finished before it could be interrupted"
+        );
+        assert!(started.elapsed().as_secs() < 60, "export did not start");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("wait");
+    assert!(!output.status.success(), "an interrupted export fails");
+    assert!(!out.exists(), "no final file");
+    assert!(!partial.exists(), "no partial file");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cancel"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
