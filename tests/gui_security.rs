@@ -192,4 +192,36 @@ fn roles_decide_who_writes_and_the_lock_keeps_alarms_visible() {
         actions.iter().any(|a| a.0 == "olga" && a.1 == "logout"),
         "{actions:?}"
     );
+
+    // Only an admin sees the users page; ada adds a user there, audited under her name.
+    assert!(
+        h.query_by_label("Users").is_none(),
+        "an operator has no users page"
+    );
+    h.get_by_label("Log out").click();
+    h.run_steps(2);
+    log_in(&mut h, "ada", "admin-pass-12");
+    h.get_by_label("Users").click();
+    h.run_steps(2);
+    type_into(&mut h, "New user", "carl");
+    type_into(&mut h, "New password", "carl-pass-123");
+    type_into(&mut h, "Repeat new password", "carl-pass-123");
+    h.get_by_label("Add user").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("added `carl` with role operator")
+            .is_some()
+    );
+    let users = Users::load(dir.path()).expect("users");
+    assert_eq!(users.role_of("carl"), Some(Role::Operator));
+    let added = plantview::security::AuditLog::open(&audit_path)
+        .expect("audit")
+        .recent(Some("carl"), 5)
+        .expect("rows");
+    assert!(
+        added
+            .iter()
+            .any(|r| r.user == "ada" && r.action == "user_add"),
+        "{added:?}"
+    );
 }

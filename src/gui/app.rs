@@ -24,6 +24,8 @@ pub enum View {
     Alarms,
     AlarmHistory,
     Audit,
+    /// Users and roles (admins of a project that requires login).
+    Users,
 }
 
 /// Trend windows open at once at most (the oldest closes).
@@ -202,7 +204,7 @@ impl PlantViewApp {
     pub fn current_screen(&self) -> usize {
         match self.view {
             View::Screen(i) => i,
-            View::Trends | View::Alarms | View::AlarmHistory | View::Audit => 0,
+            View::Trends | View::Alarms | View::AlarmHistory | View::Audit | View::Users => 0,
         }
     }
 
@@ -316,6 +318,10 @@ impl PlantViewApp {
                 let path = crate::security::audit_path(&self.engine.status().data_dir);
                 self.audit.ui(ui, path);
             }
+            View::Users => {
+                let theme = self.theme.clone();
+                self.login.users_ui(ui, &theme);
+            }
             View::AlarmHistory => match self.engine.alarms() {
                 Some(alarms) => self.alarm_journal.ui(ui, alarms, &self.theme),
                 None => {
@@ -412,6 +418,7 @@ impl PlantViewApp {
                 View::Alarms => Some("Alarms"),
                 View::AlarmHistory => Some("Alarm history"),
                 View::Audit => Some("Audit trail"),
+                View::Users => Some("Users"),
                 View::Screen(i) => self
                     .engine
                     .project
@@ -525,6 +532,16 @@ impl PlantViewApp {
                 .clicked()
             {
                 self.view = view;
+            }
+        }
+        if self.login.required() && self.login.allows(crate::security::Action::ManageUsers) {
+            ui.add_space(10.0);
+            ui.separator();
+            if ui
+                .selectable_label(self.view == View::Users, RichText::new("Users").size(14.0))
+                .clicked()
+            {
+                self.view = View::Users;
             }
         }
     }

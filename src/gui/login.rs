@@ -28,6 +28,9 @@ pub struct Login {
     pub locked: bool,
     /// Why the workstation locked (for the lock screen and the audit trail).
     lock_reason: String,
+    /// The users page's form: new user's name, role, password twice; the last outcome.
+    form: (String, Role, String, String),
+    users_message: Option<(String, bool)>,
     last_input: Instant,
     data_dir: std::path::PathBuf,
 }
@@ -54,6 +57,8 @@ impl Login {
             error,
             locked: false,
             lock_reason: String::new(),
+            form: (String::new(), Role::Operator, String::new(), String::new()),
+            users_message: None,
             last_input: Instant::now(),
             data_dir: data_dir.to_owned(),
         }
@@ -355,6 +360,154 @@ impl Login {
             }
         });
         true
+    }
+}
+
+impl Login {
+    /// The users page (admins): every user with their role, role changes, removal, and a new
+    /// user. Each change is saved at once and audited under the admin's name.
+    pub fn users_ui(&mut self, ui: &mut Ui, theme: &Theme) {
+        if !self.allows(Action::ManageUsers) {
+            ui.label(self.why_not(Action::ManageUsers));
+            return;
+        }
+        let Some(users) = &mut self.users else {
+            ui.label("This project has no users file.");
+            return;
+        };
+        let admin = self.session.as_ref().map(|s| (s.user.clone(), s.role));
+        ui.label(RichText::new("Users").strong().size(16.0));
+        ui.label(
+            RichText::new(format!(
+                "{}: argon2id hashes, readable by this account only",
+                users.path().display()
+            ))
+            .color(theme.text_dim),
+        );
+        ui.add_space(6.0);
+        let mut change: Option<(&'static str, String, String, Result<(), String>)> = None;
+        egui::Grid::new("users_table")
+            .striped(true)
+            .spacing([16.0, 4.0])
+            .show(ui, |ui| {
+                ui.label(RichText::new("User").color(theme.text_dim));
+                ui.label(RichText::new("Role").color(theme.text_dim));
+                ui.end_row();
+                for u in users.list() {
+                    ui.label(&u.name);
+                    let mut role = u.role;
+                    egui::ComboBox::new(("role_of", &u.name), format!("role of {}", u.name))
+                        .selected_text(role.as_str())
+                        .show_ui(ui, |ui| {
+                            for r in Role::ALL {
+                                ui.selectable_value(&mut role, r, r.as_str());
+                            }
+                        });
+                    if role != u.role {
+                        let r = users
+                            .set_role(&u.name, role)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string());
+                        change = Some((
+                            "user_role",
+                            u.name.clone(),
+                            format!("changed the role of `{}` from {} to {role}", u.name, u.role),
+                            r,
+                        ));
+                    }
+                    if ui.small_button(format!("Remove {}", u.name)).clicked() {
+                        let r = users.remove(&u.name).map(|_| ()).map_err(|e| e.to_string());
+                        change = Some((
+                            "user_remove",
+                            u.name.clone(),
+                            format!("removed `{}`", u.name),
+                            r,
+                        ));
+                    }
+                    ui.end_row();
+                }
+            });
+        ui.add_space(8.0);
+        ui.label(RichText::new("Add a user").strong());
+        let (name, role, pw, pw2) = &mut self.form;
+        egui::Grid::new("new_user").num_columns(2).show(ui, |ui| {
+            let l = ui.label("New user");
+            ui.add(egui::TextEdit::singleline(name).desired_width(200.0))
+                .labelled_by(l.id);
+            ui.end_row();
+            ui.label("");
+            egui::ComboBox::new("new_user_role", "Role of the new user")
+                .selected_text(role.as_str())
+                .show_ui(ui, |ui| {
+                    for r in Role::ALL {
+                        ui.selectable_value(role, r, r.as_str());
+                    }
+                });
+            ui.end_row();
+            let l = ui.label("New password");
+            ui.add(
+                egui::TextEdit::singleline(pw)
+                    .password(true)
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Repeat new password");
+            ui.add(
+                egui::TextEdit::singleline(pw2)
+                    .password(true)
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+        });
+        if ui.button("Add user").clicked() {
+            let n = name.trim().to_owned();
+            let r = if pw != pw2 {
+                Err("the passwords differ".to_owned())
+            } else {
+                users.add(&n, *role, pw).map_err(|e| e.to_string())
+            };
+            change = Some((
+                "user_add",
+                n.clone(),
+                format!("added `{n}` with role {role}"),
+                r,
+            ));
+            pw.clear();
+            pw2.clear();
+        }
+        if let Some((action, subject, detail, result)) = change {
+            let result = result.and_then(|()| users.save().map_err(|e| e.to_string()));
+            self.users_message = Some(match &result {
+                Ok(()) => {
+                    if let Some((by, by_role)) = &admin {
+                        let mut record = crate::security::AuditRecord::event(
+                            by,
+                            Some(by_role.as_str()),
+                            action,
+                            "ok",
+                            detail.clone(),
+                        );
+                        record.tag = subject;
+                        if let Err(e) = crate::security::append(&self.data_dir, &record) {
+                            tracing::error!("{detail}, but not audited: {e}");
+                        }
+                    }
+                    self.form.0.clear();
+                    (detail, false)
+                }
+                Err(e) => (e.clone(), true),
+            });
+        }
+        if let Some((text, error)) = &self.users_message {
+            let t = RichText::new(text);
+            ui.label(if *error {
+                t.color(theme.badge_text).background_color(theme.badge_bg)
+            } else {
+                t.color(theme.text_dim)
+            });
+        }
     }
 }
 
