@@ -355,6 +355,13 @@ fn click_action(w: &WidgetConfig, tag: Option<&str>) -> Option<ScreenAction> {
 /// order, one line each.
 fn alarm_list_ui(ui: &Ui, rect: Rect, w: &WidgetConfig, cx: &ScreenContext<'_>, scale: f32) {
     let Some(alarms) = cx.alarms else {
+        ui.painter().text(
+            rect.left_top(),
+            egui::Align2::LEFT_TOP,
+            "This project defines no alarms",
+            super::theme::font(12.0 * scale),
+            cx.theme.text_dim,
+        );
         return;
     };
     let prefix = w.tag.as_deref().unwrap_or("");
