@@ -359,3 +359,66 @@ fn a_file_changed_on_disk_is_noticed_and_reloaded() {
     });
     assert!(harness.query_by_label_contains("changed on disk").is_none());
 }
+
+#[test]
+fn an_alarm_limit_changed_in_the_editor_applies_on_save() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    write_project(
+        dir.path(),
+        &format!(
+            r#"{{ "format": 1, "name": "Limits", "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [ {{ "name": "T", "topic": "t" }} ],
+  "alarms": [ {{ "name": "T.Hi", "tag": "T", "kind": "hi", "limit": 30.0, "priority": "high",
+                 "message": "T high", "area": "A" }} ],
+  "screen_order": ["main"] }}"#
+        ),
+        &[(
+            "main",
+            r#"{ "format": 1, "title": "Main", "widgets": [
+  { "id": "v", "kind": "value", "x": 20, "y": 20, "w": 160, "h": 56, "tag": "T", "label": "T" } ] }"#,
+        )],
+    );
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    harness.run_steps(2);
+    harness.get_by_label("Edit").click();
+    harness.run_steps(2);
+    harness.get_by_label("Alarms").click();
+    harness.run_steps(2);
+    harness.get_by_label("T.Hi").click();
+    harness.run_steps(2);
+    harness.get_by_label("Limit").set_value_accesskit(35.0);
+    harness.run_steps(2);
+    {
+        let ed = harness.state_mut().editor().expect("editor");
+        assert_eq!(
+            ed.doc.file.alarms[0].kind,
+            plantview::alarms::AlarmKind::Hi { limit: 35.0 }
+        );
+    }
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::S);
+    harness.run_steps(3);
+    let saved = plantview::project::load(dir.path()).expect("loads");
+    assert_eq!(
+        saved.file.alarms[0].kind,
+        plantview::alarms::AlarmKind::Hi { limit: 35.0 }
+    );
+    // The restarted engine alarms at the new limit, not the old one.
+    let mut publisher = Publisher::connect(addr);
+    step_until(&mut harness, "engine connected", |h| {
+        h.query_by_label_contains("MQTT connected").is_some()
+    });
+    publisher.publish("t", "32");
+    harness.run_steps(5);
+    std::thread::sleep(Duration::from_millis(300));
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label_contains("HIGH 1").is_none(),
+        "32 is below 35"
+    );
+    publisher.publish("t", "36");
+    step_until(&mut harness, "alarm at the new limit", |h| {
+        h.query_by_label_contains("HIGH 1").is_some()
+    });
+}

@@ -59,6 +59,11 @@ pub enum Edit {
         index: usize,
         tag: TagConfig,
     },
+    /// An alarm's definition (limits, delays, priority, message).
+    SetAlarm {
+        index: usize,
+        alarm: crate::alarms::AlarmConfig,
+    },
     /// Several edits as one step (applied in order, undone in reverse).
     Batch(Vec<Edit>),
 }
@@ -91,6 +96,8 @@ pub enum EditError {
     NoWidget { screen: usize, index: usize },
     #[error("no tag {0}")]
     NoTag(usize),
+    #[error("no alarm {0}")]
+    NoAlarm(usize),
     #[error("a screen `{0}` exists already")]
     DuplicateScreen(String),
     #[error("a tag `{0}` exists already")]
@@ -226,6 +233,15 @@ impl Edit {
                 }
                 let tag = p.file.tags.remove(index);
                 Self::InsertTag { index, tag }
+            }
+            Self::SetAlarm { index, alarm } => {
+                let slot = p
+                    .file
+                    .alarms
+                    .get_mut(index)
+                    .ok_or(EditError::NoAlarm(index))?;
+                let old = std::mem::replace(slot, alarm);
+                Self::SetAlarm { index, alarm: old }
             }
             Self::SetTag { index, tag } => {
                 let slot = p.file.tags.get_mut(index).ok_or(EditError::NoTag(index))?;

@@ -3,6 +3,7 @@
 //! property inspector, topic browser, screen management, saving with a dirty marker, autosave
 //! and recovery.
 
+mod alarms;
 mod canvas;
 mod inspector;
 mod panels;

@@ -17,6 +17,7 @@ enum Tab {
     Palette,
     Screens,
     Topics,
+    Alarms,
 }
 
 #[derive(Default)]
@@ -86,6 +87,7 @@ pub fn left_ui(ed: &mut Editor, ui: &mut Ui, engine: &crate::engine::EngineHandl
             (Tab::Palette, "Palette"),
             (Tab::Screens, "Screens"),
             (Tab::Topics, "Topics"),
+            (Tab::Alarms, "Alarms"),
         ] {
             if ui
                 .selectable_label(ed.panels.tab == tab, RichText::new(label).strong())
@@ -100,6 +102,7 @@ pub fn left_ui(ed: &mut Editor, ui: &mut Ui, engine: &crate::engine::EngineHandl
         Tab::Palette => palette_ui(ed, ui, theme),
         Tab::Screens => screens_ui(ed, ui, theme),
         Tab::Topics => super::topics::topics_ui(ed, ui, engine, theme),
+        Tab::Alarms => super::alarms::alarms_ui(ed, ui, theme),
     }
 }
 
