@@ -189,6 +189,13 @@ impl PlantViewApp {
                     }
                 });
             });
+            if choice == Some(true) && !self.login.allows(crate::security::Action::EditProject) {
+                self.notice = Some(format!(
+                    "Restoring edits needs an engineer: {}",
+                    self.login.why_not(crate::security::Action::EditProject)
+                ));
+                choice = None;
+            }
             match choice {
                 Some(true) => {
                     let recovered = recovered.clone();
