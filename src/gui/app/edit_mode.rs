@@ -189,9 +189,9 @@ impl PlantViewApp {
                     }
                 });
             });
-            if choice == Some(true) && !self.login.allows(crate::security::Action::EditProject) {
+            if choice.is_some() && !self.login.allows(crate::security::Action::EditProject) {
                 self.notice = Some(format!(
-                    "Restoring edits needs an engineer: {}",
+                    "Restoring or discarding edits needs an engineer: {}",
                     self.login.why_not(crate::security::Action::EditProject)
                 ));
                 choice = None;
