@@ -102,6 +102,19 @@ fn statistics_table_and_cursors_of_two_pens() {
         .with_size([1400.0, 900.0])
         .build_ui_state(|ui, app: &mut AnalyzeApp| app.ui_root(ui), app);
     h.step();
+    // The tag list shows each tag's span and sample count (no scan of the samples).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.query_by_label_contains("≈120 samples").is_none() {
+        assert!(Instant::now() < deadline, "tag notes");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = plantview::gui::format::local_datetime(t0 - 86_400_000);
+    assert!(
+        h.query_by_label_contains(first.get(..16).expect("date"))
+            .is_some(),
+        "the span starts at the first sample"
+    );
     h.state_mut().page().set_range(t0, t0 + 60 * min);
     for tag in ["Line.Flow", "Line.Temp"] {
         h.get_by_label(&format!("Add pen {tag}")).click();

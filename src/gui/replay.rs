@@ -116,11 +116,18 @@ impl ReplayApp {
         anyhow::ensure!(history.exists(), "no history file at {}", history.display());
         let reader = HistoryReader::open(history)
             .with_context(|| format!("cannot open {} as a history file", history.display()))?;
-        let stats = reader
-            .stats()
+        // The file's span from two primary-key lookups per tag (no scan of a big file).
+        let tags = reader
+            .tags()
             .with_context(|| format!("{} is not a PlantView history file", history.display()))?;
-        let first = stats.iter().filter_map(|s| s.first_ts).min();
-        let last = stats.iter().filter_map(|s| s.last_ts).max();
+        let mut spans = Vec::new();
+        for t in &tags {
+            if let Some(s) = reader.span(t.id)? {
+                spans.push(s);
+            }
+        }
+        let first = spans.iter().map(|s| s.0).min();
+        let last = spans.iter().map(|s| s.1).max();
         let (Some(first), Some(last)) = (first, last) else {
             anyhow::bail!("{} holds no samples to replay", history.display());
         };

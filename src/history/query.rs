@@ -236,6 +236,32 @@ impl HistoryReader {
             .optional()
     }
 
+    /// The first and last sample time of `tag`: two primary-key lookups, no scan.
+    pub fn span(&self, tag: i64) -> rusqlite::Result<Option<(i64, i64)>> {
+        let first: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT ts FROM samples WHERE tag = ?1 ORDER BY ts LIMIT 1")?
+            .query_row(params![tag], |r| r.get(0))
+            .optional()?;
+        let last: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT ts FROM samples WHERE tag = ?1 ORDER BY ts DESC LIMIT 1")?
+            .query_row(params![tag], |r| r.get(0))
+            .optional()?;
+        Ok(first.zip(last))
+    }
+
+    /// About how many samples `tag` has (good numbers and non-good samples, from the hourly
+    /// summaries: a few thousand rows a year instead of every sample).
+    pub fn summary_count(&self, tag: i64) -> rusqlite::Result<u64> {
+        self.conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(count + bad), 0) FROM summary WHERE tag = ?1 AND res = ?2",
+            )?
+            .query_row(params![tag, super::HOUR_MS], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
     /// The last stored row at or before `at_ms` that carries a value (skipping rows that only
     /// record a quality change).
     pub fn latest_value_before(&self, tag: i64, at_ms: i64) -> rusqlite::Result<Option<Row>> {

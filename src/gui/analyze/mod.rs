@@ -36,6 +36,8 @@ pub struct AnalyzeApp {
     compare: Option<(i64, TrendsPage)>,
     notice: Option<String>,
     export: export::ExportDialog,
+    /// Each tag's span and sample count, computed on a thread after opening.
+    notes: Option<std::sync::mpsc::Receiver<Vec<(String, String)>>>,
     project: Arc<Project>,
     store: Arc<TagStore>,
 }
@@ -109,6 +111,7 @@ impl AnalyzeApp {
             compare: None,
             notice: None,
             export: export::ExportDialog::default(),
+            notes: tag_notes(path),
             project,
             store,
         })
@@ -138,6 +141,12 @@ impl AnalyzeApp {
     }
 
     pub fn ui_root(&mut self, ui: &mut Ui) {
+        if let Some(rx) = &self.notes
+            && let Ok(notes) = rx.try_recv()
+        {
+            self.page.tag_notes = notes.into_iter().collect();
+            self.notes = None;
+        }
         if !self.fonts {
             self.fonts = true;
             self.theme.apply(ui.ctx());
@@ -324,6 +333,43 @@ impl AnalyzeApp {
             Err(e) => format!("cannot start replay: {e}"),
         }
     }
+}
+
+/// Each tag's span and (approximate) sample count, on a `pv-tag-notes` thread: two primary-key
+/// lookups and the hourly summaries per tag, never a scan of the samples.
+fn tag_notes(path: &Path) -> Option<std::sync::mpsc::Receiver<Vec<(String, String)>>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let path = path.to_owned();
+    std::thread::Builder::new()
+        .name("pv-tag-notes".to_owned())
+        .spawn(move || {
+            let Ok(reader) = HistoryReader::open(&path) else {
+                return;
+            };
+            let Ok(tags) = reader.tags() else {
+                return;
+            };
+            let short = |ms: i64| {
+                super::format::local_datetime(ms)
+                    .get(..16)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let notes = tags
+                .iter()
+                .filter_map(|t| {
+                    let (a, b) = reader.span(t.id).ok()??;
+                    let n = reader.summary_count(t.id).unwrap_or(0);
+                    Some((
+                        t.name.clone(),
+                        format!("{} — {} · ≈{n} samples", short(a), short(b)),
+                    ))
+                })
+                .collect();
+            let _ = tx.send(notes);
+        })
+        .ok()?;
+    Some(rx)
 }
 
 /// Write `area` (physical pixels; all when `None`) of a screenshot as PNG off the UI thread.

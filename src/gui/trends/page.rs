@@ -99,6 +99,8 @@ pub struct TrendsPage {
     pub overlay: Vec<(Arc<str>, egui::Color32, Vec<[f64; 2]>)>,
     /// Where the plot was last drawn (points), e.g. to cut it out of a screenshot.
     pub(super) plot_rect: Option<egui::Rect>,
+    /// A line under a tag in the picker (analysis: the tag's span and sample count).
+    pub tag_notes: std::collections::HashMap<String, String>,
 }
 
 impl TrendsPage {
@@ -139,6 +141,7 @@ impl TrendsPage {
             marks: Vec::new(),
             overlay: Vec::new(),
             plot_rect: None,
+            tag_notes: std::collections::HashMap::new(),
         }
     }
 

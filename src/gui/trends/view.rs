@@ -141,6 +141,9 @@ impl TrendsPage {
                     if r.clicked() {
                         add = Some(name.clone());
                     }
+                    if let Some(note) = self.tag_notes.get(name) {
+                        ui.label(RichText::new(note).small().weak());
+                    }
                 }
                 if tags.is_empty() {
                     ui.label("No matching tags");
