@@ -422,3 +422,93 @@ fn an_alarm_limit_changed_in_the_editor_applies_on_save() {
         h.query_by_label_contains("HIGH 1").is_some()
     });
 }
+
+#[test]
+fn canvas_resize_box_select_nudge_align_and_undo() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    write_project(
+        dir.path(),
+        &format!(
+            r#"{{ "format": 1, "name": "Canvas", "broker": {{ "mode": "embedded", "listen": "{addr}" }},
+  "tags": [ {{ "name": "T", "topic": "t" }} ], "screen_order": ["main"] }}"#
+        ),
+        &[(
+            "main",
+            r#"{ "format": 1, "title": "Main", "widgets": [
+  { "id": "a", "kind": "value", "x": 100, "y": 100, "w": 160, "h": 60, "tag": "T", "label": "Alpha" },
+  { "id": "b", "kind": "value", "x": 400, "y": 300, "w": 160, "h": 60, "tag": "T", "label": "Beta" } ] }"#,
+        )],
+    );
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    harness.run_steps(2);
+    harness.get_by_label("Edit").click();
+    harness.run_steps(3);
+    let widget = |h: &mut Harness<'static, PlantViewApp>, id: &str| {
+        let ed = h.state_mut().editor().expect("editor");
+        ed.doc.screens[0]
+            .file
+            .widgets
+            .iter()
+            .find(|w| w.id == id)
+            .cloned()
+            .expect("widget")
+    };
+    // Click Alpha: selected. Drag its bottom-right handle: bigger, on the grid.
+    let a = harness.get_by_label_contains("Alpha:").rect();
+    let b = harness.get_by_label_contains("Beta:").rect();
+    harness.hover_at(a.center());
+    harness.step();
+    harness.drag_at(a.center());
+    harness.step();
+    harness.drop_at(a.center());
+    harness.run_steps(2);
+    assert!(
+        harness
+            .state_mut()
+            .editor()
+            .expect("ed")
+            .selection
+            .contains("a")
+    );
+    let handle = a.right_bottom() + egui::vec2(2.0, 2.0);
+    drag(&mut harness, handle, handle + egui::vec2(60.0, 40.0));
+    let resized = widget(&mut harness, "a");
+    assert!(resized.w > 160.0 && resized.h > 60.0, "{resized:?}");
+    assert_eq!((resized.x, resized.y), (100.0, 100.0), "the top-left stays");
+    assert_eq!(
+        (resized.w % 10.0, resized.h % 10.0),
+        (0.0, 0.0),
+        "snapped to the grid"
+    );
+
+    // Rubber band around both: both selected.
+    let from = a.left_top() - egui::vec2(20.0, 20.0);
+    let to = b.right_bottom() + egui::vec2(20.0, 20.0);
+    drag(&mut harness, from, to);
+    let sel = harness.state_mut().editor().expect("ed").selection.clone();
+    assert_eq!(sel.len(), 2, "{sel:?}");
+
+    // Arrows move the selection by 1, Shift+arrow by 10.
+    harness.key_press(egui::Key::ArrowRight);
+    harness.step();
+    harness.key_press_modifiers(Modifiers::SHIFT, egui::Key::ArrowDown);
+    harness.step();
+    assert_eq!(
+        (widget(&mut harness, "a").x, widget(&mut harness, "a").y),
+        (101.0, 110.0)
+    );
+    assert_eq!(
+        (widget(&mut harness, "b").x, widget(&mut harness, "b").y),
+        (401.0, 310.0)
+    );
+
+    // Align top: both at the higher one's y; Ctrl+Z puts Beta back.
+    harness.get_by_label("⊤").click();
+    harness.run_steps(2);
+    assert_eq!(widget(&mut harness, "b").y, 110.0);
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(2);
+    assert_eq!(widget(&mut harness, "b").y, 310.0);
+}
