@@ -272,6 +272,8 @@ async fn simulate(
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last = tokio::time::Instant::now();
     let mut tick: u64 = 0;
+    // Connected at the previous tick (so a new connection publishes every group at once).
+    let mut was_connected = false;
     let mut dropped: u64 = 0;
     let mut last_drop_report = tokio::time::Instant::now();
     loop {
@@ -295,9 +297,14 @@ async fn simulate(
                 modbus::word_from_celsius(plant.ahu1.supply_c);
         }
 
-        if connected.load(Ordering::Acquire) {
+        let is_connected = connected.load(Ordering::Acquire);
+        // Right after (re)connecting every group goes out at once: no tag waits for its slow
+        // group's next turn (up to 5 s of "---" on a freshly opened screen).
+        let all_due = is_connected && !was_connected;
+        was_connected = is_connected;
+        if is_connected {
             let ts_ms = chrono::Utc::now().timestamp_millis();
-            for group in Group::ALL.into_iter().filter(|g| g.due(tick)) {
+            for group in Group::ALL.into_iter().filter(|g| all_due || g.due(tick)) {
                 for (suffix, payload) in plant.payloads(group, ts_ms) {
                     let topic = format!("{prefix}/{suffix}");
                     if client
