@@ -512,3 +512,67 @@ fn canvas_resize_box_select_nudge_align_and_undo() {
     harness.run_steps(2);
     assert_eq!(widget(&mut harness, "b").y, 310.0);
 }
+
+/// Closing the window with unsaved edits asks: Cancel keeps the window and the edits; Close
+/// without saving discards them and closes.
+#[test]
+fn closing_with_unsaved_edits_asks_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let addr = free_addr_pair();
+    small_project(dir.path(), addr, "Main");
+    let mut harness = harness(app_for(dir.path(), addr, data.path()));
+    harness.run_steps(2);
+    harness.state_mut().set_editing(true);
+    harness.run_steps(2);
+    harness
+        .state_mut()
+        .editor()
+        .expect("editor")
+        .place(WidgetKind::Lamp, [300.0, 300.0]);
+    harness.run_steps(2);
+    let close = |h: &mut Harness<'static, PlantViewApp>| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        h.run_steps(2);
+    };
+    let commands = |h: &Harness<'static, PlantViewApp>| {
+        h.output()
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map(|v| v.commands.clone())
+            .unwrap_or_default()
+    };
+    close(&mut harness);
+    assert!(
+        harness
+            .query_by_label("Save the screen edits before closing?")
+            .is_some()
+    );
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label("Save the screen edits before closing?")
+            .is_none()
+    );
+    assert!(
+        harness.state_mut().editor().expect("editor").is_dirty(),
+        "edits kept"
+    );
+
+    close(&mut harness);
+    harness.get_by_label("Close without saving").click();
+    harness.step();
+    assert!(
+        commands(&harness).contains(&egui::ViewportCommand::Close),
+        "the window closes"
+    );
+    assert!(!harness.state_mut().editor().expect("editor").is_dirty());
+    let on_disk = plantview::project::load(dir.path()).expect("loads");
+    assert_eq!(on_disk.screens[0].file.widgets.len(), 1, "nothing saved");
+}
