@@ -115,7 +115,33 @@ fn statistics_table_and_cursors_of_two_pens() {
             .is_some(),
         "the span starts at the first sample"
     );
-    h.state_mut().page().set_range(t0, t0 + 60 * min);
+    // A custom range typed in: refused the wrong way round, shown when right.
+    h.get_by_label("Range…").click();
+    h.run_steps(2);
+    let set = |h: &mut Harness<'_, AnalyzeApp>, label: &str, text: &str| {
+        h.get_by_label(label).focus();
+        h.step();
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.step();
+        h.get_by_label(label).type_text(text);
+        h.step();
+    };
+    set(&mut h, "From", "2026-11-02T01:00:00Z");
+    set(&mut h, "To", "2026-11-02T00:00:00Z");
+    h.get_by_label("Show range").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("From must be before To")
+            .is_some()
+    );
+    set(&mut h, "From", "2026-11-02T00:00:00Z");
+    set(&mut h, "To", "2026-11-02T01:00:00Z");
+    h.get_by_label("Show range").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state_mut().page().view_at(plantview::engine::now_ms()),
+        (t0, t0 + 60 * min)
+    );
     for tag in ["Line.Flow", "Line.Temp"] {
         h.get_by_label(&format!("Add pen {tag}")).click();
         h.run_steps(2);

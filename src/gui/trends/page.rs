@@ -101,6 +101,8 @@ pub struct TrendsPage {
     pub(super) plot_rect: Option<egui::Rect>,
     /// A line under a tag in the picker (analysis: the tag's span and sample count).
     pub tag_notes: std::collections::HashMap<String, String>,
+    /// The custom range row: shown, From and To as typed, why they are refused.
+    pub(super) range_edit: Option<(String, String, Option<String>)>,
 }
 
 impl TrendsPage {
@@ -142,6 +144,7 @@ impl TrendsPage {
             overlay: Vec::new(),
             plot_rect: None,
             tag_notes: std::collections::HashMap::new(),
+            range_edit: None,
         }
     }
 

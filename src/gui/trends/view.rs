@@ -33,6 +33,7 @@ impl TrendsPage {
         let now = now_ms();
         self.intake(now);
         self.toolbar_ui(ui, theme, now);
+        self.range_row_ui(ui, theme, now);
         ui.separator();
         if self.compact {
             self.main_ui(ui, theme, now);
@@ -76,6 +77,16 @@ impl TrendsPage {
                     self.set_window(ms);
                 }
             }
+            if ui
+                .selectable_label(self.range_edit.is_some(), "Range…")
+                .on_hover_text("A custom range: dates and times, or relative (-2h)")
+                .clicked()
+            {
+                self.range_edit = match self.range_edit {
+                    Some(_) => None,
+                    None => Some((axis::cursor_label(view.0), axis::cursor_label(view.1), None)),
+                };
+            }
             ui.separator();
             ui.checkbox(&mut self.normalize, "Normalize")
                 .on_hover_text("Each pen on 0 to 100 % of its engineering range");
@@ -101,6 +112,43 @@ impl TrendsPage {
                 ui.label(RichText::new(status).color(theme.text_dim));
             }
         });
+    }
+
+    /// The custom range row: From and To (`2026-11-03 14:00`, `2026-11-03T14:00Z`, `-2h`,
+    /// `now`), refused with the reason when they do not parse or are the wrong way round.
+    fn range_row_ui(&mut self, ui: &mut Ui, theme: &Theme, now: i64) {
+        let Some((from, to, error)) = &mut self.range_edit else {
+            return;
+        };
+        let mut apply = None;
+        ui.horizontal(|ui| {
+            let l = ui.label("From");
+            ui.add(TextEdit::singleline(from).desired_width(170.0))
+                .labelled_by(l.id);
+            let l = ui.label("To");
+            ui.add(TextEdit::singleline(to).desired_width(170.0))
+                .labelled_by(l.id);
+            if ui.button("Show range").clicked() {
+                let parse = |t: &str| crate::report::parse_time(t, now);
+                match (parse(from), parse(to)) {
+                    (Ok(a), Ok(b)) if a < b => apply = Some((a, b)),
+                    (Ok(_), Ok(_)) => *error = Some("From must be before To".to_owned()),
+                    (Err(e), _) => *error = Some(format!("From: {e}")),
+                    (_, Err(e)) => *error = Some(format!("To: {e}")),
+                }
+            }
+            if let Some(e) = error {
+                ui.label(
+                    RichText::new(e.as_str())
+                        .color(theme.badge_text)
+                        .background_color(theme.badge_bg),
+                );
+            }
+        });
+        if let Some((a, b)) = apply {
+            self.set_range(a, b);
+            self.range_edit = None;
+        }
     }
 
     fn picker_ui(&mut self, ui: &mut Ui) {
