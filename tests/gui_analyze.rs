@@ -30,11 +30,33 @@ fn analyze_opens_a_history_file_offline_and_draws_a_pen() {
     );
     harness.get_by_label("Search tags").focus();
     harness.step();
-    harness
-        .get_by_label("Search tags")
-        .type_text("AHU1.SupplyTemp");
+    harness.get_by_label("Search tags").type_text("AHU1.Supply");
     harness.step();
     harness.get_by_label("Add pen AHU1.SupplyTemp").click();
+    harness.run_steps(2);
+    // A second pen dragged from the list onto the plot.
+    let from = harness
+        .get_by_label("Add pen AHU1.SupplySetpoint")
+        .rect()
+        .center();
+    let to = harness
+        .get_by_label("Trend of AHU1.SupplyTemp")
+        .rect()
+        .center();
+    harness.hover_at(from);
+    harness.step();
+    harness.drag_at(from);
+    harness.step();
+    for i in 1..=6 {
+        harness.hover_at(from + (to - from) * (i as f32 / 6.0));
+        harness.step();
+    }
+    harness.drop_at(to);
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state_mut().page().pens(),
+        ["AHU1.SupplyTemp", "AHU1.SupplySetpoint"]
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         harness.step();

@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod analyze;
 mod app;
 mod audit;
+pub mod dnd;
 pub mod editor;
 pub mod format;
 mod horn;

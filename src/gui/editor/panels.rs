@@ -54,32 +54,6 @@ pub fn pointer_of(d: &Decoder) -> Option<String> {
     }
 }
 
-/// A button that can be clicked and dragged: dragging carries `item` (dropped on the canvas)
-/// and shows `text` at the pointer.
-pub fn drag_source_ui(
-    ui: &mut Ui,
-    button: egui::Button<'_>,
-    text: &str,
-    item: DragItem,
-) -> egui::Response {
-    let r = ui.add(button.sense(egui::Sense::click_and_drag()));
-    if r.drag_started() {
-        egui::DragAndDrop::set_payload(ui.ctx(), item);
-    }
-    if r.dragged()
-        && let Some(p) = ui.ctx().pointer_latest_pos()
-    {
-        egui::Area::new(r.id.with("dragging"))
-            .order(egui::Order::Tooltip)
-            .fixed_pos(p + egui::vec2(12.0, 8.0))
-            .interactable(false)
-            .show(ui.ctx(), |ui| {
-                egui::Frame::popup(ui.style()).show(ui, |ui| ui.label(text));
-            });
-    }
-    r.on_hover_cursor(egui::CursorIcon::Grab)
-}
-
 pub fn left_ui(ed: &mut Editor, ui: &mut Ui, engine: &crate::engine::EngineHandle, theme: &Theme) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
@@ -120,7 +94,8 @@ fn palette_ui(ed: &mut Editor, ui: &mut Ui, theme: &Theme) {
                 let picked = ed.placing == Some(kind);
                 let b = egui::Button::selectable(picked, kind.title())
                     .min_size(egui::vec2(120.0, 26.0));
-                let r = drag_source_ui(ui, b, kind.title(), DragItem::Widget(kind));
+                let r =
+                    crate::gui::dnd::drag_source_ui(ui, b, kind.title(), DragItem::Widget(kind));
                 if r.clicked() {
                     ed.placing = if picked { None } else { Some(kind) };
                 }

@@ -111,7 +111,7 @@ pub fn topics_ui(
                         };
                         let selected = p.selected_topic.as_deref() == Some(&*row.path);
                         let b = egui::Button::selectable(selected, name);
-                        let r = super::panels::drag_source_ui(ui, b, &row.path, item);
+                        let r = crate::gui::dnd::drag_source_ui(ui, b, &row.path, item);
                         if r.clicked() {
                             select = Some(row.path.to_string());
                         }
@@ -186,7 +186,7 @@ fn details_ui(ed: &mut Editor, ui: &mut Ui, topic: &str, theme: &Theme) {
                             pointer: Some(leaf.pointer.clone()),
                         };
                         let b = egui::Button::new(&leaf.pointer).small();
-                        let r = super::panels::drag_source_ui(ui, b, &leaf.pointer, item);
+                        let r = crate::gui::dnd::drag_source_ui(ui, b, &leaf.pointer, item);
                         if r.clicked() {
                             chosen = Some((Some(leaf.pointer.clone()), false));
                         }

@@ -22,6 +22,9 @@ use super::page::TrendsPage;
 use super::{MAX_PENS, PRESETS, pen_palette};
 
 const PICKER_WIDTH: f32 = 230.0;
+
+/// A tag dragged from the list onto the plot.
+struct PenDrag(String);
 const LEGEND_ROW: f32 = 22.0;
 const MIN_PLOT_HEIGHT: f32 = 120.0;
 /// Tags listed in the picker at most (type to narrow).
@@ -175,8 +178,16 @@ impl TrendsPage {
             .auto_shrink(false)
             .show(ui, |ui| {
                 for (name, description, is_pen) in &tags {
+                    // Click to add, or drag onto the plot.
                     let r = ui
-                        .add_enabled_ui(!is_pen && !full, |ui| ui.selectable_label(*is_pen, name))
+                        .add_enabled_ui(!is_pen && !full, |ui| {
+                            crate::gui::dnd::drag_source_ui(
+                                ui,
+                                egui::Button::selectable(*is_pen, name.as_str()),
+                                name,
+                                PenDrag(name.clone()),
+                            )
+                        })
                         .inner;
                     r.widget_info(|| {
                         WidgetInfo::labeled(Role::Button, !is_pen, format!("Add pen {name}"))
@@ -388,6 +399,9 @@ impl TrendsPage {
         }
         if !mini {
             self.plot_rect = Some(shown.response.rect);
+            if let Some(pen) = shown.response.dnd_release_payload::<PenDrag>() {
+                self.add_pen(&pen.0);
+            }
         }
         let label = format!("Trend of {}", self.pens().join(", "));
         shown
