@@ -206,3 +206,91 @@ fn engine_connects_to_mosquitto_over_tls_with_and_without_a_client_certificate()
             .is_none()
     );
 }
+
+/// The embedded broker's own TLS listener: PlantView as the broker (plain on loopback, TLS on
+/// another port with the site certificate, accounts required), a second PlantView connecting
+/// over TLS as an external client that checks the certificate; a retained value crosses.
+#[test]
+fn embedded_broker_serves_tls_with_the_given_certificate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    make_certs(dir.path());
+    let var = "PV_TEST_EMBEDDED_TLS_HMI";
+    // SAFETY: set once before the engines start; no other thread of this binary reads it.
+    unsafe { std::env::set_var(var, "hmi-password-7") };
+    let (plain, tls) = (common::free_addr_pair(), free_addr());
+    let broker_dir = dir.path().join("broker");
+    write_project(
+        &broker_dir,
+        &format!(
+            r#"{{ "format": 1, "name": "Broker",
+  "broker": {{ "mode": "embedded", "listen": "{plain}",
+              "auth": {{ "users": [ {{ "username": "hmi", "password_env": "{var}" }} ] }},
+              "tls": {{ "listen": "{tls}", "cert_file": "../server.pem", "key_file": "../server.key" }} }},
+  "tags": [ {{ "name": "Level", "topic": "plant/level" }} ] }}"#
+        ),
+        &[],
+    );
+    let p = plantview::project::load(&broker_dir).expect("valid broker project");
+    let owner = engine::start(
+        p,
+        &EngineOptions {
+            data_dir: Some(broker_dir.join("data")),
+            no_history: true,
+            ..Default::default()
+        },
+    )
+    .expect("engine with TLS listener");
+    assert!(
+        owner.status().broker.contains(&format!("mqtts://{tls}")),
+        "{}",
+        owner.status().broker
+    );
+    // A value goes in through the engine's own (plain, loopback) connection.
+    owner
+        .send(plantview::engine::Command::Publish {
+            id: 1,
+            actor: plantview::security::Actor::open_mode(),
+            topic: "plant/level".into(),
+            payload: b"61.5".to_vec(),
+            retain: true,
+        })
+        .expect("queued");
+
+    // Another PlantView reaches it over TLS, checking the certificate.
+    let client_dir = dir.path().join("client");
+    write_project(
+        &client_dir,
+        &format!(
+            r#"{{ "format": 1, "name": "Client",
+  "broker": {{ "mode": "external", "url": "mqtts://{tls}", "username": "hmi", "password_env": "{var}",
+              "tls": {{ "ca_file": "../ca.pem", "server_name": "{SERVER_NAME}" }} }},
+  "tags": [ {{ "name": "Level", "topic": "plant/level" }} ] }}"#
+        ),
+        &[],
+    );
+    let c = plantview::project::load(&client_dir).expect("valid client project");
+    let client = engine::start(
+        c,
+        &EngineOptions {
+            data_dir: Some(client_dir.join("data")),
+            no_history: true,
+            ..Default::default()
+        },
+    )
+    .expect("client engine");
+    wait_for(Duration::from_secs(10), "value over TLS", || {
+        (client.tags.get_by_name("Level")?.value == Some(Value::Number(61.5))).then_some(())
+    });
+    // Plain MQTT on the TLS port gets no CONNACK.
+    let mut s = std::net::TcpStream::connect(tls).expect("connect");
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    use std::io::{Read as _, Write as _};
+    let _ = s.write_all(&[0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 10, 0, 0]);
+    let mut buf = [0u8; 4];
+    assert!(
+        !matches!(s.read(&mut buf), Ok(n) if n >= 2 && buf[0] == 0x20),
+        "no plaintext MQTT on the TLS port"
+    );
+    drop(owner);
+}

@@ -281,7 +281,9 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
         source,
     })?;
 
-    let (settings, embedded, broker_desc) = connection_settings(&project, options)?;
+    let mut tls_listener = None;
+    let (settings, embedded, broker_desc) =
+        connection_settings(&project, options, &mut tls_listener)?;
     let client_settings = settings.clone();
     let simulator = options
         .simulator
@@ -311,6 +313,14 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     let (events, _) = broadcast::channel(1024);
     let (commands, command_rx) = mpsc::channel(256);
     let shutdown = CancellationToken::new();
+    if let Some((listener, backend, config)) = tls_listener {
+        runtime.spawn(crate::mqtt::serve_tls(
+            listener,
+            backend,
+            config,
+            shutdown.clone(),
+        ));
+    }
 
     // History subscribes to the change feed before any data flows.
     let (history, history_error) = if options.no_history {
@@ -527,10 +537,15 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
 }
 
 /// Client settings for the configured broker; starts the embedded broker if there is one.
+/// The embedded broker's TLS listener, bound, to be served on the engine runtime: the listener,
+/// the broker's plain address behind it, the server configuration.
+type TlsListener = (std::net::TcpListener, SocketAddr, Arc<rustls::ServerConfig>);
+
 #[allow(clippy::type_complexity)]
 fn connection_settings(
     project: &Project,
     options: &EngineOptions,
+    tls_out: &mut Option<TlsListener>,
 ) -> Result<(ClientSettings, Option<(SocketAddr, SocketAddr)>, String), EngineError> {
     let client_id = format!(
         "plantview-{}",
@@ -615,6 +630,7 @@ fn connection_settings(
         listen,
         listen_v5,
         auth,
+        tls,
     } = &project.file.broker
     else {
         unreachable!("external handled above");
@@ -655,6 +671,38 @@ fn connection_settings(
     };
     let mut settings = ClientSettings::new(connect_ip.to_string(), broker.listen.port(), client_id);
     settings.credentials = broker.credentials.clone();
-    let desc = format!("mqtt://{} (embedded)", broker.listen);
+    let mut desc = format!("mqtt://{} (embedded)", broker.listen);
+    if let Some(t) = tls {
+        let tls_listen: SocketAddr = t.listen.parse().map_err(|_| {
+            EngineError::Broker(BrokerError::Config(format!(
+                "bad broker.tls.listen address `{}`",
+                t.listen
+            )))
+        })?;
+        let read = |path: &str, what: &str| {
+            let p = project.resolve_path(path);
+            std::fs::read(&p).map_err(|e| {
+                EngineError::Tls(format!("cannot read the {what} {}: {e}", p.display()))
+            })
+        };
+        let config = crate::mqtt::tls_server_config(
+            &read(&t.cert_file, "certificate")?,
+            &read(&t.key_file, "key")?,
+        )
+        .map_err(EngineError::Tls)?;
+        let listener = crate::mqtt::bind_tls_listener(tls_listen).map_err(|source| {
+            EngineError::Broker(BrokerError::Bind {
+                addr: tls_listen,
+                source,
+            })
+        })?;
+        let bound = listener.local_addr().unwrap_or(tls_listen);
+        desc.push_str(&format!(", mqtts://{bound}"));
+        *tls_out = Some((
+            listener,
+            SocketAddr::new(connect_ip, broker.listen.port()),
+            config,
+        ));
+    }
     Ok((settings, Some((broker.listen, broker.listen_v5)), desc))
 }

@@ -5,6 +5,7 @@
 mod broker;
 mod browser;
 mod client;
+mod tls_listener;
 mod url;
 
 pub use broker::{BrokerAuth, BrokerError, EmbeddedBroker, INTERNAL_USER, broker_config};
@@ -16,4 +17,5 @@ pub use client::{
     ClientSettings, ConnState, Incoming, Subscriber, SubscriberHandle, tls_client_config,
     tls_client_config_for,
 };
+pub use tls_listener::{bind_tls_listener, serve_tls, tls_server_config};
 pub use url::{BrokerUrl, UrlError};

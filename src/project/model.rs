@@ -57,6 +57,10 @@ pub enum BrokerConfig {
         /// loopback.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         auth: Option<EmbeddedAuth>,
+        /// A TLS listener (MQTT over TLS, e.g. on 8883) with the site's certificate, in front of
+        /// the broker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<EmbeddedTls>,
     },
     /// Mosquitto, EMQX, HiveMQ, ...
     External(ExternalBroker),
@@ -68,6 +72,7 @@ impl Default for BrokerConfig {
             listen: default_listen(),
             listen_v5: None,
             auth: None,
+            tls: None,
         }
     }
 }
@@ -78,6 +83,17 @@ fn default_listen() -> String {
 
 /// Accounts of the embedded broker. Passwords come from environment variables, never from the
 /// project.
+/// The embedded broker's TLS listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedTls {
+    /// e.g. `0.0.0.0:8883`.
+    pub listen: String,
+    /// PEM certificate chain and private key (paths relative to the project folder).
+    pub cert_file: String,
+    pub key_file: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddedAuth {

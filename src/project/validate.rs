@@ -25,7 +25,35 @@ pub fn validate(project: &Project) -> Vec<Problem> {
             listen,
             listen_v5,
             auth,
+            tls,
         } => {
+            if let Some(t) = tls {
+                match t.listen.parse::<SocketAddr>() {
+                    Err(_) => out.push(Problem::new(
+                        pj,
+                        "broker.tls.listen",
+                        format!("`{}` is not an address like 0.0.0.0:8883", t.listen),
+                    )),
+                    Ok(a) if !a.ip().is_loopback() && auth.is_none() => out.push(Problem::new(
+                        pj,
+                        "broker.tls.listen",
+                        format!(
+                            "`{}` is reachable from the network: configure broker.auth \
+                             (users with password_env)",
+                            t.listen
+                        ),
+                    )),
+                    Ok(_) => {}
+                }
+                for (field, path) in [
+                    ("broker.tls.cert_file", &t.cert_file),
+                    ("broker.tls.key_file", &t.key_file),
+                ] {
+                    if !project.resolve_path(path).is_file() {
+                        out.push(Problem::new(pj, field, format!("no file `{path}`")));
+                    }
+                }
+            }
             for (field, addr, example) in [
                 ("broker.listen", Some(listen), "127.0.0.1:1883"),
                 ("broker.listen_v5", listen_v5.as_ref(), "127.0.0.1:1884"),
