@@ -536,11 +536,11 @@ pub fn start(project: Project, options: &EngineOptions) -> Result<EngineHandle, 
     })
 }
 
-/// Client settings for the configured broker; starts the embedded broker if there is one.
 /// The embedded broker's TLS listener, bound, to be served on the engine runtime: the listener,
 /// the broker's plain address behind it, the server configuration.
 type TlsListener = (std::net::TcpListener, SocketAddr, Arc<rustls::ServerConfig>);
 
+/// Client settings for the configured broker; starts the embedded broker if there is one.
 #[allow(clippy::type_complexity)]
 fn connection_settings(
     project: &Project,
