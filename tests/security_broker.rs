@@ -280,3 +280,66 @@ fn a_typed_broker_password_connects_and_a_missing_one_is_named() {
         .then_some(())
     });
 }
+
+/// A desktop launch (no terminal) with the broker password variable unset: the window asks
+/// for it (masked), then runs the plant with it.
+#[test]
+fn the_window_asks_for_a_missing_broker_password() {
+    use egui_kittest::kittest::Queryable as _;
+    let addr = common::free_addr_pair();
+    let auth = BrokerAuth {
+        users: vec![("hmi".into(), "window-secret-5".into())],
+    };
+    let _broker = EmbeddedBroker::start_with_auth(addr, None, Some(&auth)).expect("broker");
+    let dir = tempfile::tempdir().expect("tmp");
+    common::write_project(
+        dir.path(),
+        &format!(
+            r#"{{ "format": 1, "name": "Remote plant", "broker": {{ "mode": "external", "url": "mqtt://{addr}",
+  "username": "hmi", "password_env": "PV_TEST_WINDOW_PASSWORD_UNSET" }},
+  "tags": [ {{ "name": "T", "topic": "ext/t" }} ] }}"#
+        ),
+        &[(
+            "main",
+            r#"{ "format": 1, "title": "Main", "widgets": [
+  { "id": "v", "kind": "value", "x": 20, "y": 20, "w": 160, "h": 56, "tag": "T", "label": "Remote T" } ] }"#,
+        )],
+    );
+    let project = plantview::project::load(dir.path()).expect("valid");
+    let options = plantview::engine::EngineOptions {
+        data_dir: Some(dir.path().join("data")),
+        no_history: true,
+        ..Default::default()
+    };
+    let err = plantview::engine::start(project.clone(), &options)
+        .err()
+        .expect("no password");
+    assert!(plantview::gui::launch::asks_password(&err));
+    let launcher = plantview::gui::launch::Launcher::new(
+        project,
+        options,
+        Box::new(plantview::gui::PlantViewApp::new),
+    );
+    let mut h = egui_kittest::Harness::builder()
+        .with_size([1200.0, 800.0])
+        .build_ui_state(
+            |ui, l: &mut plantview::gui::launch::Launcher| l.ui_root(ui),
+            launcher,
+        );
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("needs the password of `hmi`")
+            .is_some()
+    );
+    common::gui::type_into(&mut h, "Broker password", "window-secret-5");
+    h.get_by_label("Connect").click();
+    h.run_steps(2);
+    assert!(h.state_mut().app().is_some(), "the plant runs");
+    common::gui::step_until(&mut h, "connected with the typed password", |h| {
+        h.query_by_label_contains("MQTT connected").is_some()
+    });
+    publish_as(addr, "hmi", "window-secret-5", "ext/t", "4.5");
+    common::gui::step_until(&mut h, "value", |h| {
+        h.query_by_label_contains("Remote T: 4.5").is_some()
+    });
+}

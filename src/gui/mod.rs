@@ -10,6 +10,7 @@ pub mod editor;
 pub mod format;
 mod horn;
 pub mod images;
+pub mod launch;
 pub mod login;
 mod marks;
 pub mod replay;
@@ -76,7 +77,33 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         ),
     };
     let title = format!("PlantView — {}", project.name());
-    let engine = engine::start_asking(project, options).context("cannot start the engine")?;
+    let pens = start.pens.clone();
+    let edit = start.edit;
+    let make = move |engine: engine::EngineHandle| {
+        let mut app = PlantViewApp::new(engine);
+        app.set_view(view);
+        if edit {
+            app.set_editing(true);
+        }
+        if view == app::View::Trends {
+            let page = app.open_trends();
+            page.set_window(window_ms);
+            for pen in &pens {
+                page.add_pen(pen);
+            }
+        }
+        app
+    };
+    // The external broker's password missing and no terminal to ask at: the window asks.
+    let started = match engine::start_asking(project.clone(), options) {
+        Ok(e) => Ok(e),
+        Err(e) if launch::asks_password(&e) => Err(launch::Launcher::new(
+            project,
+            options.clone(),
+            Box::new(make.clone()),
+        )),
+        Err(e) => return Err(e).context("cannot start the engine"),
+    };
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(&title)
@@ -85,25 +112,14 @@ pub fn run(dir: &Path, options: &EngineOptions, start: &StartView) -> anyhow::Re
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
-    let pens = start.pens.clone();
-    let edit = start.edit;
     eframe::run_native(
         "PlantView",
         native,
         Box::new(move |_cc| {
-            let mut app = PlantViewApp::new(engine);
-            app.set_view(view);
-            if edit {
-                app.set_editing(true);
-            }
-            if view == app::View::Trends {
-                let page = app.open_trends();
-                page.set_window(window_ms);
-                for pen in &pens {
-                    page.add_pen(pen);
-                }
-            }
-            Ok(Box::new(app))
+            Ok(match started {
+                Ok(engine) => Box::new(make(engine)) as Box<dyn eframe::App>,
+                Err(launcher) => Box::new(launcher),
+            })
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
