@@ -76,6 +76,19 @@ fn number(text: &str) -> Result<f32, String> {
     number64(text).map(|v| v as f32)
 }
 
+/// A number not below `min` (sizes).
+fn at_least(min: f32) -> impl Fn(&str) -> Result<f32, String> {
+    move |t| {
+        number(t).and_then(|v| {
+            if v >= min {
+                Ok(v)
+            } else {
+                Err(format!("at least {min}"))
+            }
+        })
+    }
+}
+
 fn number64(text: &str) -> Result<f64, String> {
     let v: f64 = text
         .trim()
@@ -150,15 +163,7 @@ fn screen_ui(ed: &mut Editor, ui: &mut Ui, theme: &Theme) {
         "screen.w",
         "Width",
         &meta.size[0].to_string(),
-        |t| {
-            number(t).and_then(|v| {
-                if v >= 100.0 {
-                    Ok(v)
-                } else {
-                    Err("at least 100".to_owned())
-                }
-            })
-        },
+        at_least(100.0),
         theme,
     ) {
         new = Some(ScreenMeta {
@@ -172,15 +177,7 @@ fn screen_ui(ed: &mut Editor, ui: &mut Ui, theme: &Theme) {
         "screen.h",
         "Height",
         &meta.size[1].to_string(),
-        |t| {
-            number(t).and_then(|v| {
-                if v >= 100.0 {
-                    Ok(v)
-                } else {
-                    Err("at least 100".to_owned())
-                }
-            })
-        },
+        at_least(100.0),
         theme,
     ) {
         new = Some(ScreenMeta {
@@ -509,15 +506,7 @@ fn widget_ui(ed: &mut Editor, ui: &mut Ui, index: usize, theme: &Theme) {
             key,
             label,
             &value.to_string(),
-            |t| {
-                number(t).and_then(|v| {
-                    if v >= min {
-                        Ok(v)
-                    } else {
-                        Err(format!("at least {min}"))
-                    }
-                })
-            },
+            at_least(min),
             theme,
         ) {
             match key {
