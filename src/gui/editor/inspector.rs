@@ -500,15 +500,7 @@ fn widget_ui(ed: &mut Editor, ui: &mut Ui, index: usize, theme: &Theme) {
         } else {
             -10_000.0
         };
-        if let Some(v) = field(
-            ui,
-            st,
-            key,
-            label,
-            &value.to_string(),
-            at_least(min),
-            theme,
-        ) {
+        if let Some(v) = field(ui, st, key, label, &value.to_string(), at_least(min), theme) {
             match key {
                 "x" => next.x = v,
                 "y" => next.y = v,
