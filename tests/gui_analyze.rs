@@ -126,7 +126,7 @@ fn statistics_table_and_cursors_of_two_pens() {
     h.step();
     // The tag list shows each tag's span and sample count (no scan of the samples).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while h.query_by_label_contains("≈120 samples").is_none() {
+    while h.query_by_label_contains("· ≈120").is_none() {
         assert!(Instant::now() < deadline, "tag notes");
         h.step();
         std::thread::sleep(Duration::from_millis(20));

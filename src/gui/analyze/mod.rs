@@ -349,9 +349,10 @@ fn tag_notes(path: &Path) -> Option<std::sync::mpsc::Receiver<Vec<(String, Strin
             let Ok(tags) = reader.tags() else {
                 return;
             };
-            let short = |ms: i64| {
+            // `2026-11-23 19:09 → 11-25 20:59 · ≈300`: short enough for the list's width.
+            let when = |ms: i64, from: usize| {
                 super::format::local_datetime(ms)
-                    .get(..16)
+                    .get(from..16)
                     .unwrap_or_default()
                     .to_owned()
             };
@@ -359,11 +360,14 @@ fn tag_notes(path: &Path) -> Option<std::sync::mpsc::Receiver<Vec<(String, Strin
                 .iter()
                 .filter_map(|t| {
                     let (a, b) = reader.span(t.id).ok()??;
-                    let n = reader.summary_count(t.id).unwrap_or(0);
-                    Some((
-                        t.name.clone(),
-                        format!("{} — {} · ≈{n} samples", short(a), short(b)),
-                    ))
+                    let mut note = format!("{} → {}", when(a, 0), when(b, 5));
+                    // Text samples are not in the numeric summaries: no count rather than 0.
+                    if let Ok(n) = reader.summary_count(t.id)
+                        && n > 0
+                    {
+                        note.push_str(&format!(" · ≈{n}"));
+                    }
+                    Some((t.name.clone(), note))
                 })
                 .collect();
             let _ = tx.send(notes);

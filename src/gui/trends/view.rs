@@ -248,6 +248,17 @@ impl TrendsPage {
             let color = palette[pen.color % palette.len()];
             lines.extend(s.lines.into_iter().map(|l| (pen.name.clone(), color, l)));
         }
+        // A compared range is scaled with the pens (else it could sit outside the plot).
+        if !mini {
+            for (_, _, pts) in &self.overlay {
+                for p in pts {
+                    if p[1].is_finite() {
+                        y_min = y_min.min(p[1]);
+                        y_max = y_max.max(p[1]);
+                    }
+                }
+            }
+        }
         // Autoscale, but never zoom into sensor noise: the span is at least a share of the
         // pens' engineering range (10 % on a mini trend, 2 % on the page).
         let min_span = self
