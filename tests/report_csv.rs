@@ -353,37 +353,10 @@ fn a_big_raw_export_streams_in_constant_memory() {
     const ROWS: i64 = 2_000_000;
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("history.sqlite");
-    {
-        let mut conn = history::open_writer(&db).expect("open");
-        let id = history::tag_ids(&conn, &[("Big", "")]).expect("ids")[0];
-        for part in 0..4 {
-            let rows: Vec<Sample> = (part * ROWS / 4..(part + 1) * ROWS / 4)
-                .map(|i| Sample {
-                    tag: id,
-                    ts_ms: T0 + i * 10,
-                    value: Stored::Number(20.0 + (i % 977) as f64 * 0.01),
-                    quality: Quality::Good,
-                })
-                .collect();
-            history::insert_batch(&mut conn, &rows).expect("insert");
-        }
-    }
+    big_history(&db, ROWS);
     let out = dir.path().join("big.csv");
     let partial = dir.path().join(".big.csv.partial");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
-        .args(["export", "--history", db.to_str().expect("utf8"), "--all"])
-        .args([
-            "--utc",
-            "--from",
-            "2023-11-14T00:00:00Z",
-            "--to",
-            "2023-11-16T00:00:00Z",
-        ])
-        .args(["--out", out.to_str().expect("utf8")])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_export(&db, &out);
     // The child's own peak: VmHWM polled until it exits; the baseline is its RSS once the
     // export has started writing (the program is loaded, SQLite is open).
     let pid = child.id();
@@ -433,34 +406,10 @@ fn ctrl_c_stops_an_export_and_leaves_no_file() {
     const ROWS: i64 = 1_000_000;
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("history.sqlite");
-    {
-        let mut conn = history::open_writer(&db).expect("open");
-        let id = history::tag_ids(&conn, &[("Big", "")]).expect("ids")[0];
-        let rows: Vec<Sample> = (0..ROWS)
-            .map(|i| Sample {
-                tag: id,
-                ts_ms: T0 + i * 10,
-                value: Stored::Number(i as f64),
-                quality: Quality::Good,
-            })
-            .collect();
-        history::insert_batch(&mut conn, &rows).expect("insert");
-    }
+    big_history(&db, ROWS);
     let out = dir.path().join("big.csv");
     let partial = dir.path().join(".big.csv.partial");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plantview"))
-        .args(["export", "--history", db.to_str().expect("utf8"), "--all"])
-        .args([
-            "--from",
-            "2023-11-14T00:00:00Z",
-            "--to",
-            "2023-11-16T00:00:00Z",
-        ])
-        .args(["--out", out.to_str().expect("utf8")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_export(&db, &out);
     let started = std::time::Instant::now();
     while !std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0) {
         assert!(
@@ -484,4 +433,42 @@ fn ctrl_c_stops_an_export_and_leaves_no_file() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// `rows` samples of one tag `Big`, 10 ms apart from T0, in batches of at most 500,000.
+fn big_history(db: &std::path::Path, rows: i64) {
+    let mut conn = history::open_writer(db).expect("open");
+    let id = history::tag_ids(&conn, &[("Big", "")]).expect("ids")[0];
+    let mut start = 0;
+    while start < rows {
+        let end = (start + 500_000).min(rows);
+        let batch: Vec<Sample> = (start..end)
+            .map(|i| Sample {
+                tag: id,
+                ts_ms: T0 + i * 10,
+                value: Stored::Number(20.0 + (i % 977) as f64 * 0.01),
+                quality: Quality::Good,
+            })
+            .collect();
+        history::insert_batch(&mut conn, &batch).expect("insert");
+        start = end;
+    }
+}
+
+/// `plantview export --all` of `db` over the test's two days (UTC) into `out`, in a child.
+fn spawn_export(db: &std::path::Path, out: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_plantview"))
+        .args(["export", "--history", db.to_str().expect("utf8"), "--all"])
+        .args([
+            "--utc",
+            "--from",
+            "2023-11-14T00:00:00Z",
+            "--to",
+            "2023-11-16T00:00:00Z",
+        ])
+        .args(["--out", out.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
 }
