@@ -245,7 +245,10 @@ fn embedded_broker_serves_tls_with_the_given_certificate() {
         "{}",
         owner.status().broker
     );
-    // A value goes in through the engine's own (plain, loopback) connection.
+    // A value goes in through the engine's own (plain, loopback) connection, once it is up.
+    wait_for(Duration::from_secs(10), "broker owner connected", || {
+        (owner.status().connection == ConnState::Connected).then_some(())
+    });
     owner
         .send(plantview::engine::Command::Publish {
             id: 1,
