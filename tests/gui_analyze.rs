@@ -206,14 +206,19 @@ fn statistics_table_and_cursors_of_two_pens() {
     h.state_mut()
         .page()
         .set_cursors(Some(t0 + 10 * min), Some(t0 + 45 * min));
-    h.run_steps(3);
+    // The values come from the pens' loaded history (a query thread): wait for it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h
+        .query_by_label_contains("Line.Temp delta: 30.0 °C")
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "Δ of Line.Temp shown");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         h.query_by_label_contains("Δt 00:35:00").is_some(),
         "Δt shown"
-    );
-    assert!(
-        h.query_by_label_contains("Line.Temp delta: 30.0 °C")
-            .is_some()
     );
 
     // Compare with the day before: its lines laid over this range (shifted by a day), dashed.
